@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include "ks_error.h"
+
+const char *ks_strerror(int err)
+{
+    switch ((enum ks_err)err) {
+    case KS_OK:
+        return "success";
+    case KS_ERR_NOMEM:
+        return "out of memory";
+    case KS_ERR_INVALID_ARG:
+        return "invalid argument";
+    case KS_ERR_IO:
+        return "input/output error";
+    case KS_ERR_CRYPTO:
+        return "cryptographic library failure";
+    case KS_ERR_TOO_LARGE:
+        return "input too large";
+    case KS_ERR_UNSUPPORTED:
+        return "unsupported feature";
+    case KS_ERR_NOT_FOUND:
+        return "not found";
+    case KS_ERR_INTERNAL:
+        return "internal error";
+
+    case KS_ERR_HEX:
+        return "malformed hexadecimal";
+    case KS_ERR_BASE64:
+        return "malformed base64";
+
+    case KS_ERR_TPM_UNMARSHAL:
+        return "malformed TPM structure";
+    case KS_ERR_TPM_TRAILING:
+        return "trailing bytes after TPM structure";
+    case KS_ERR_TPM_ALG:
+        return "unsupported TPM algorithm";
+    case KS_ERR_TPM_KEY:
+        return "unsupported or invalid TPM key parameters";
+    case KS_ERR_TPM_ATTRIBUTES:
+        return "TPM object attributes not acceptable";
+    case KS_ERR_TPM_NAME:
+        return "TPM object name mismatch";
+
+    case KS_ERR_QUOTE_SIG_SCHEME:
+        return "quote signature scheme does not match the key";
+    case KS_ERR_QUOTE_SIG_INVALID:
+        return "quote signature does not verify";
+    case KS_ERR_QUOTE_MAGIC:
+        return "attestation magic is not TPM_GENERATED_VALUE";
+    case KS_ERR_QUOTE_TYPE:
+        return "attestation type is not TPM_ST_ATTEST_QUOTE";
+    case KS_ERR_QUOTE_EXTRADATA:
+        return "quote extraData (nonce binding) mismatch";
+    case KS_ERR_QUOTE_PCR_SELECTION:
+        return "quote PCR selection invalid";
+    case KS_ERR_QUOTE_PCR_MISSING:
+        return "PCR values do not match the quote's selection";
+    case KS_ERR_QUOTE_PCR_DIGEST:
+        return "PCR values do not match the quoted pcrDigest";
+    case KS_ERR_QUOTE_KEY_MISMATCH:
+        return "quote was not made by this attestation key";
+
+    case KS_ERR_PCR_INDEX:
+        return "PCR index out of range";
+    case KS_ERR_PCR_BANK:
+        return "PCR bank not present";
+
+    case KS_ERR_EVLOG_EMPTY:
+        return "event log is empty";
+    case KS_ERR_EVLOG_TRUNCATED:
+        return "event log truncated";
+    case KS_ERR_EVLOG_HEADER:
+        return "event log header invalid";
+    case KS_ERR_EVLOG_SPECID:
+        return "event log Spec ID event invalid";
+    case KS_ERR_EVLOG_DIGEST_ALG:
+        return "event log digest algorithm unknown or inconsistent";
+    case KS_ERR_EVLOG_PCR_INDEX:
+        return "event log PCR index out of range";
+    case KS_ERR_EVLOG_EVENT_SIZE:
+        return "event log event size out of range";
+    case KS_ERR_EVLOG_TOO_MANY:
+        return "event log has too many events";
+    case KS_ERR_EVLOG_MALFORMED:
+        return "event log malformed";
+
+    case KS_ERR_IMA_EMPTY:
+        return "IMA log is empty";
+    case KS_ERR_IMA_MALFORMED:
+        return "IMA log malformed";
+    case KS_ERR_IMA_TEMPLATE:
+        return "IMA template unsupported or malformed";
+    case KS_ERR_IMA_DIGEST_ALG:
+        return "IMA file digest algorithm unknown";
+    case KS_ERR_IMA_TOO_MANY:
+        return "IMA log has too many entries";
+    case KS_ERR_IMA_NO_MATCH:
+        return "no prefix of the IMA log replays to the quoted PCR 10";
+
+    case KS_ERR_HPKE_KEY:
+        return "HPKE key invalid";
+    case KS_ERR_HPKE_OPEN:
+        return "HPKE decryption failed";
+    case KS_ERR_HPKE_SEQ:
+        return "HPKE sequence number overflow";
+    case KS_ERR_HPKE_EXPORT:
+        return "HPKE export length invalid";
+    }
+    return "unknown error";
+}
+
+int ks_error_exit_code(int err)
+{
+    if (err == KS_OK) {
+        return 0;
+    }
+    switch ((enum ks_err)err) {
+    case KS_ERR_NOMEM:
+    case KS_ERR_IO:
+    case KS_ERR_CRYPTO:
+    case KS_ERR_INTERNAL:
+        return 3;
+    case KS_ERR_INVALID_ARG:
+    case KS_ERR_HEX:
+    case KS_ERR_BASE64:
+    case KS_ERR_NOT_FOUND:
+        return 2;
+    default:
+        /* Every structural or verification failure of untrusted input. */
+        return 1;
+    }
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef KS_ERROR_H
+#define KS_ERROR_H
+
+/*
+ * One error enum for the whole project. Every fallible function returns
+ * KS_OK (0) or a negative KS_ERR_* code. Codes are grouped by module; each
+ * module adds its codes in its own block. ks_strerror() never returns NULL.
+ * Exactly one function maps codes to HTTP statuses (keyserverd) and one to
+ * CLI exit codes (ks_error_exit_code below).
+ */
+
+#define KS_WUR __attribute__((warn_unused_result))
+
+enum ks_err {
+    KS_OK = 0,
+
+    /* generic */
+    KS_ERR_NOMEM = -1,
+    KS_ERR_INVALID_ARG = -2,
+    KS_ERR_IO = -3,
+    KS_ERR_CRYPTO = -4,
+    KS_ERR_TOO_LARGE = -5,
+    KS_ERR_UNSUPPORTED = -6,
+    KS_ERR_NOT_FOUND = -7,
+    KS_ERR_INTERNAL = -8,
+
+    /* encoding */
+    KS_ERR_HEX = -20,
+    KS_ERR_BASE64 = -21,
+
+    /* TPM structures (tpm_public, tpm_attest) */
+    KS_ERR_TPM_UNMARSHAL = -40,
+    KS_ERR_TPM_TRAILING = -41,
+    KS_ERR_TPM_ALG = -42,
+    KS_ERR_TPM_KEY = -43,
+    KS_ERR_TPM_ATTRIBUTES = -44,
+    KS_ERR_TPM_NAME = -45,
+
+    /* quote verification */
+    KS_ERR_QUOTE_SIG_SCHEME = -60,
+    KS_ERR_QUOTE_SIG_INVALID = -61,
+    KS_ERR_QUOTE_MAGIC = -62,
+    KS_ERR_QUOTE_TYPE = -63,
+    KS_ERR_QUOTE_EXTRADATA = -64,
+    KS_ERR_QUOTE_PCR_SELECTION = -65,
+    KS_ERR_QUOTE_PCR_MISSING = -66,
+    KS_ERR_QUOTE_PCR_DIGEST = -67,
+    KS_ERR_QUOTE_KEY_MISMATCH = -68,
+
+    /* PCR sets */
+    KS_ERR_PCR_INDEX = -80,
+    KS_ERR_PCR_BANK = -81,
+
+    /* TCG event log */
+    KS_ERR_EVLOG_EMPTY = -100,
+    KS_ERR_EVLOG_TRUNCATED = -101,
+    KS_ERR_EVLOG_HEADER = -102,
+    KS_ERR_EVLOG_SPECID = -103,
+    KS_ERR_EVLOG_DIGEST_ALG = -104,
+    KS_ERR_EVLOG_PCR_INDEX = -105,
+    KS_ERR_EVLOG_EVENT_SIZE = -106,
+    KS_ERR_EVLOG_TOO_MANY = -107,
+    KS_ERR_EVLOG_MALFORMED = -108,
+
+    /* IMA log */
+    KS_ERR_IMA_EMPTY = -120,
+    KS_ERR_IMA_MALFORMED = -121,
+    KS_ERR_IMA_TEMPLATE = -122,
+    KS_ERR_IMA_DIGEST_ALG = -123,
+    KS_ERR_IMA_TOO_MANY = -124,
+    KS_ERR_IMA_NO_MATCH = -125,
+
+    /* HPKE */
+    KS_ERR_HPKE_KEY = -140,
+    KS_ERR_HPKE_OPEN = -141,
+    KS_ERR_HPKE_SEQ = -142,
+    KS_ERR_HPKE_EXPORT = -143,
+};
+
+/* Human-readable, static, never NULL. */
+const char *ks_strerror(int err);
+
+/* Exit code for command-line tools: 0 ok, 1 verification refused, 2 usage or
+ * input error, 3 internal/system error. */
+int ks_error_exit_code(int err);
+
+#endif

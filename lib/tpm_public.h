@@ -1,0 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef KS_TPM_PUBLIC_H
+#define KS_TPM_PUBLIC_H
+/* placeholder: being written */
+#endif

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef KSCTL_H
+#define KSCTL_H
+
+/*
+ * ksctl command groups. Each takes argv starting at the group name
+ * (argv[0] == "eventlog", ...) and returns the process exit code:
+ * 0 success, 1 verification refused / check failed, 2 usage or input error,
+ * 3 internal error (see ks_error_exit_code()).
+ */
+int ksctl_eventlog(int argc, char **argv);
+int ksctl_quote(int argc, char **argv);
+int ksctl_ima(int argc, char **argv);
+
+/* Print "ksctl: <message>\n" to stderr. */
+void ksctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
