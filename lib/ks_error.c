@@ -42,6 +42,8 @@ const char *ks_strerror(int err)
         return "TPM object attributes not acceptable";
     case KS_ERR_TPM_NAME:
         return "TPM object name mismatch";
+    case KS_ERR_TPM_KEY_MISMATCH:
+        return "public key does not match the TPM object";
 
     case KS_ERR_QUOTE_SIG_SCHEME:
         return "quote signature scheme does not match the key";
@@ -61,6 +63,10 @@ const char *ks_strerror(int err)
         return "PCR values do not match the quoted pcrDigest";
     case KS_ERR_QUOTE_KEY_MISMATCH:
         return "quote was not made by this attestation key";
+    case KS_ERR_QUOTE_SIG_MALFORMED:
+        return "quote signature structure malformed";
+    case KS_ERR_QUOTE_PCR_FILE:
+        return "malformed tpm2-tools PCR file";
 
     case KS_ERR_PCR_INDEX:
         return "PCR index out of range";
@@ -98,6 +104,12 @@ const char *ks_strerror(int err)
         return "IMA log has too many entries";
     case KS_ERR_IMA_NO_MATCH:
         return "no prefix of the IMA log replays to the quoted PCR 10";
+    case KS_ERR_IMA_TRUNCATED:
+        return "IMA log truncated";
+    case KS_ERR_IMA_PCR_INDEX:
+        return "IMA log PCR index out of range";
+    case KS_ERR_IMA_FIELD_SIZE:
+        return "IMA log line or field exceeds its size limit";
 
     case KS_ERR_HPKE_KEY:
         return "HPKE key invalid";
@@ -107,6 +119,68 @@ const char *ks_strerror(int err)
         return "HPKE sequence number overflow";
     case KS_ERR_HPKE_EXPORT:
         return "HPKE export length invalid";
+
+    case KS_ERR_DB:
+        return "database error";
+    case KS_ERR_DB_BUSY:
+        return "database is locked by another connection (busy timeout expired)";
+    case KS_ERR_DB_SCHEMA_NEWER:
+        return "database schema is newer than this program supports";
+    case KS_ERR_DB_CONSTRAINT:
+        return "database constraint violated";
+    case KS_ERR_DB_CORRUPT:
+        return "not a keyserver database, or database corrupt";
+    case KS_ERR_DB_OPEN:
+        return "cannot open database";
+    case KS_ERR_DB_NOT_INIT:
+        return "keyserver database not initialized (run ksctl init)";
+    case KS_ERR_MASTER_KEY_PERMS:
+        return "master key file must be a regular file of mode 0600 owned by this user";
+    case KS_ERR_MASTER_KEY_SIZE:
+        return "master key file must hold exactly 32 bytes";
+    case KS_ERR_KEY_UNWRAP:
+        return "stored secret does not decrypt under the master key";
+    case KS_ERR_AUDIT_CHAIN:
+        return "audit hash chain broken";
+    case KS_ERR_STORE_EXISTS:
+        return "object already exists";
+    case KS_ERR_STORE_UNKNOWN_KEY:
+        return "unknown key or key version";
+    case KS_ERR_STORE_UNKNOWN_AK:
+        return "unknown attestation key";
+    case KS_ERR_STORE_UNKNOWN_POLICY:
+        return "unknown policy or policy version";
+    case KS_ERR_STORE_UNKNOWN_EK:
+        return "unknown endorsement key";
+    case KS_ERR_STORE_STATE:
+        return "operation not allowed in the object's current state";
+    case KS_ERR_AK_CLOCK_ROLLBACK:
+        return "TPM clock or reset/restart counters went backwards for this AK";
+
+    case KS_ERR_BAD_REQUEST:
+        return "malformed request";
+    case KS_ERR_MEDIA_TYPE:
+        return "unsupported media type (expected application/json)";
+    case KS_ERR_METHOD:
+        return "method not allowed for this resource";
+    case KS_ERR_NONCE_INVALID:
+        return "nonce invalid (not issued by this keyserver)";
+    case KS_ERR_NONCE_EXPIRED:
+        return "nonce expired";
+    case KS_ERR_NONCE_USED:
+        return "nonce already used";
+    case KS_ERR_ATTESTATION:
+        return "attestation failed";
+    case KS_ERR_POLICY_DENIED:
+        return "denied by policy";
+    case KS_ERR_RATE_LIMITED:
+        return "rate limit exceeded";
+    case KS_ERR_NONCE_CACHE_FULL:
+        return "nonce replay cache full";
+    case KS_ERR_CONFIG:
+        return "invalid configuration";
+    case KS_ERR_TLS:
+        return "TLS certificate or key cannot be loaded";
     }
     return "unknown error";
 }
@@ -126,6 +200,24 @@ int ks_error_exit_code(int err)
     case KS_ERR_HEX:
     case KS_ERR_BASE64:
     case KS_ERR_NOT_FOUND:
+        return 2;
+    /* store: the database itself failed -> internal; operator mistakes -> usage */
+    case KS_ERR_DB:
+    case KS_ERR_DB_BUSY:
+    case KS_ERR_DB_SCHEMA_NEWER:
+    case KS_ERR_DB_CORRUPT:
+    case KS_ERR_DB_OPEN:
+        return 3;
+    case KS_ERR_DB_CONSTRAINT:
+    case KS_ERR_DB_NOT_INIT:
+    case KS_ERR_MASTER_KEY_PERMS:
+    case KS_ERR_MASTER_KEY_SIZE:
+    case KS_ERR_STORE_EXISTS:
+    case KS_ERR_STORE_UNKNOWN_KEY:
+    case KS_ERR_STORE_UNKNOWN_AK:
+    case KS_ERR_STORE_UNKNOWN_POLICY:
+    case KS_ERR_STORE_UNKNOWN_EK:
+    case KS_ERR_STORE_STATE:
         return 2;
     default:
         /* Every structural or verification failure of untrusted input. */

@@ -36,6 +36,7 @@ enum ks_err {
     KS_ERR_TPM_KEY = -43,
     KS_ERR_TPM_ATTRIBUTES = -44,
     KS_ERR_TPM_NAME = -45,
+    KS_ERR_TPM_KEY_MISMATCH = -46,
 
     /* quote verification */
     KS_ERR_QUOTE_SIG_SCHEME = -60,
@@ -47,6 +48,8 @@ enum ks_err {
     KS_ERR_QUOTE_PCR_MISSING = -66,
     KS_ERR_QUOTE_PCR_DIGEST = -67,
     KS_ERR_QUOTE_KEY_MISMATCH = -68,
+    KS_ERR_QUOTE_SIG_MALFORMED = -69,
+    KS_ERR_QUOTE_PCR_FILE = -70,
 
     /* PCR sets */
     KS_ERR_PCR_INDEX = -80,
@@ -70,12 +73,50 @@ enum ks_err {
     KS_ERR_IMA_DIGEST_ALG = -123,
     KS_ERR_IMA_TOO_MANY = -124,
     KS_ERR_IMA_NO_MATCH = -125,
+    KS_ERR_IMA_TRUNCATED = -126,
+    KS_ERR_IMA_PCR_INDEX = -127,
+    KS_ERR_IMA_FIELD_SIZE = -128,
 
     /* HPKE */
     KS_ERR_HPKE_KEY = -140,
     KS_ERR_HPKE_OPEN = -141,
     KS_ERR_HPKE_SEQ = -142,
     KS_ERR_HPKE_EXPORT = -143,
+
+    /* store (db/): SQLite, master key, key wrapping, audit chain */
+    KS_ERR_DB = -160,
+    KS_ERR_DB_BUSY = -161,
+    KS_ERR_DB_SCHEMA_NEWER = -162,
+    KS_ERR_DB_CONSTRAINT = -163,
+    KS_ERR_DB_CORRUPT = -164,
+    KS_ERR_DB_OPEN = -165,
+    KS_ERR_DB_NOT_INIT = -166,
+    KS_ERR_MASTER_KEY_PERMS = -167,
+    KS_ERR_MASTER_KEY_SIZE = -168,
+    KS_ERR_KEY_UNWRAP = -169,
+    KS_ERR_AUDIT_CHAIN = -170,
+    KS_ERR_STORE_EXISTS = -171,
+    KS_ERR_STORE_UNKNOWN_KEY = -172,
+    KS_ERR_STORE_UNKNOWN_AK = -173,
+    KS_ERR_STORE_UNKNOWN_POLICY = -174,
+    KS_ERR_STORE_UNKNOWN_EK = -175,
+    KS_ERR_STORE_STATE = -176,
+    KS_ERR_AK_CLOCK_ROLLBACK = -177,
+
+    /* keyserverd: HTTP-level and release outcomes (mapped to HTTP statuses
+     * only by ks_http_status_for() in keyserverd/http.c) */
+    KS_ERR_BAD_REQUEST = -200,
+    KS_ERR_MEDIA_TYPE = -201,
+    KS_ERR_METHOD = -202,
+    KS_ERR_NONCE_INVALID = -203,
+    KS_ERR_NONCE_EXPIRED = -204,
+    KS_ERR_NONCE_USED = -205,
+    KS_ERR_ATTESTATION = -206,
+    KS_ERR_POLICY_DENIED = -207,
+    KS_ERR_RATE_LIMITED = -208,
+    KS_ERR_NONCE_CACHE_FULL = -209,
+    KS_ERR_CONFIG = -210,
+    KS_ERR_TLS = -211,
 };
 
 /* Human-readable, static, never NULL. */
