@@ -111,6 +111,9 @@ const char *ks_strerror(int err)
     case KS_ERR_IMA_FIELD_SIZE:
         return "IMA log line or field exceeds its size limit";
 
+    case KS_ERR_RECEIPT_SIGNATURE:
+        return "receipt signature does not verify";
+
     case KS_ERR_HPKE_KEY:
         return "HPKE key invalid";
     case KS_ERR_HPKE_OPEN:
@@ -181,6 +184,41 @@ const char *ks_strerror(int err)
         return "invalid configuration";
     case KS_ERR_TLS:
         return "TLS certificate or key cannot be loaded";
+
+    case KS_ERR_TPM_TCTI:
+        return "cannot open the TPM (TCTI)";
+    case KS_ERR_TPM_CMD:
+        return "TPM command failed";
+    case KS_ERR_TPM_PCR_BANK:
+        return "TPM does not provide the selected PCR bank or index";
+    case KS_ERR_TPM_PCR_RACE:
+        return "PCR values kept changing while quoting";
+    case KS_ERR_HTTP_TRANSPORT:
+        return "cannot reach the keyserver (connection or transfer failed)";
+    case KS_ERR_HTTP_TLS_VERIFY:
+        return "keyserver TLS certificate or pinned public key not accepted";
+    case KS_ERR_HTTP_STATUS:
+        return "keyserver answered with an unexpected HTTP status or body";
+    case KS_ERR_SERVER_ERROR:
+        return "keyserver returned an error";
+    case KS_ERR_RESP_JSON:
+        return "keyserver response is not valid JSON";
+    case KS_ERR_RESP_DUPLICATE:
+        return "keyserver response has a duplicate JSON member";
+    case KS_ERR_RESP_MISSING:
+        return "keyserver response lacks a required member";
+    case KS_ERR_RESP_TYPE:
+        return "keyserver response member has the wrong JSON type";
+    case KS_ERR_RESP_UNKNOWN:
+        return "keyserver response has an unknown member";
+    case KS_ERR_RESP_VALUE:
+        return "keyserver response member out of range";
+    case KS_ERR_RESP_KEY_EXTRA:
+        return "keyserver released a key that was not requested, or one twice";
+    case KS_ERR_RESP_KEY_MISSING:
+        return "keyserver did not release every requested key";
+    case KS_ERR_RESP_ENC_LEN:
+        return "released key's HPKE enc is not 32 bytes";
     }
     return "unknown error";
 }
@@ -195,6 +233,10 @@ int ks_error_exit_code(int err)
     case KS_ERR_IO:
     case KS_ERR_CRYPTO:
     case KS_ERR_INTERNAL:
+    /* loader client: the TPM or the network failed, not the evidence */
+    case KS_ERR_TPM_TCTI:
+    case KS_ERR_TPM_CMD:
+    case KS_ERR_HTTP_TRANSPORT:
         return 3;
     case KS_ERR_INVALID_ARG:
     case KS_ERR_HEX:

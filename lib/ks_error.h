@@ -77,6 +77,9 @@ enum ks_err {
     KS_ERR_IMA_PCR_INDEX = -127,
     KS_ERR_IMA_FIELD_SIZE = -128,
 
+    /* receipts */
+    KS_ERR_RECEIPT_SIGNATURE = -150,
+
     /* HPKE */
     KS_ERR_HPKE_KEY = -140,
     KS_ERR_HPKE_OPEN = -141,
@@ -117,6 +120,25 @@ enum ks_err {
     KS_ERR_NONCE_CACHE_FULL = -209,
     KS_ERR_CONFIG = -210,
     KS_ERR_TLS = -211,
+
+    /* loader client (loader-ref/): TPM access, HTTPS, the release response */
+    KS_ERR_TPM_TCTI = -240,
+    KS_ERR_TPM_CMD = -241,
+    KS_ERR_TPM_PCR_BANK = -242,
+    KS_ERR_TPM_PCR_RACE = -243,
+    KS_ERR_HTTP_TRANSPORT = -244,
+    KS_ERR_HTTP_TLS_VERIFY = -245,
+    KS_ERR_HTTP_STATUS = -246,
+    KS_ERR_SERVER_ERROR = -247,
+    KS_ERR_RESP_JSON = -248,
+    KS_ERR_RESP_DUPLICATE = -249,
+    KS_ERR_RESP_MISSING = -250,
+    KS_ERR_RESP_TYPE = -251,
+    KS_ERR_RESP_UNKNOWN = -252,
+    KS_ERR_RESP_VALUE = -253,
+    KS_ERR_RESP_KEY_EXTRA = -254,
+    KS_ERR_RESP_KEY_MISSING = -255,
+    KS_ERR_RESP_ENC_LEN = -256,
 };
 
 /* Human-readable, static, never NULL. */
