@@ -17,6 +17,11 @@ static const struct command_group groups[] = {
     {"eventlog", ksctl_eventlog, "parse, show and replay TCG PC Client event logs"},
     {"ima", ksctl_ima, "parse and replay Linux IMA measurement lists"},
     {"quote", ksctl_quote, "verify a TPM 2.0 quote"},
+    {"init", ksctl_init, "create and initialise the keyserver database and master key"},
+    {"key", ksctl_key, "create, import and list released keys"},
+    {"policy", ksctl_policy, "create, edit, activate and show release policies"},
+    {"ak", ksctl_ak, "add, list and revoke attestation keys"},
+    {"audit", ksctl_audit, "show and verify the audit trail"},
 };
 
 void ksctl_err(const char *fmt, ...)

@@ -11,6 +11,12 @@
 int ksctl_eventlog(int argc, char **argv);
 int ksctl_quote(int argc, char **argv);
 int ksctl_ima(int argc, char **argv);
+/* Admin commands on the store (policy/cmd_*.c, shared code in ksctl_db.c). */
+int ksctl_init(int argc, char **argv);
+int ksctl_key(int argc, char **argv);
+int ksctl_policy(int argc, char **argv);
+int ksctl_ak(int argc, char **argv);
+int ksctl_audit(int argc, char **argv);
 
 /* Print "ksctl: <message>\n" to stderr. */
 void ksctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -277,7 +277,7 @@ static void test_key_table(void **state)
         assert_true(r == KS_OK || r == KS_ERR_CONFIG);
         assert_null(strstr(err, "unknown key"));
     }
-    assert_int_equal(n, 15);
+    assert_int_equal(n, 17);
     assert_null(ks_config_key(n));
     assert_true(ks_config_key(4)->is_bool);
     assert_string_equal(ks_config_key(4)->name, "plain_http");
@@ -297,6 +297,20 @@ static void test_validate(void **state)
     assert_int_equal(ks_config_init(&plain), KS_OK);
     assert_int_equal(ks_config_set(&plain, "plain_http", "true", err, sizeof(err)), KS_OK);
     assert_int_equal(ks_config_validate(&plain, err, sizeof(err)), KS_OK);
+    /* The application PCR: never IMA's PCR 10 or a resettable PCR. */
+    assert_int_equal(plain.app_pcr, 15);
+    const char *bad_pcrs[] = {"10", "16", "23"};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(ks_config_set(&plain, "app_pcr", bad_pcrs[i], err, sizeof(err)), KS_OK);
+        assert_int_equal(ks_config_validate(&plain, err, sizeof(err)), KS_ERR_CONFIG);
+        assert_non_null(strstr(err, "app_pcr"));
+    }
+    assert_int_equal(ks_config_set(&plain, "app_pcr", "24", err, sizeof(err)), KS_ERR_CONFIG);
+    assert_int_equal(ks_config_set(&plain, "app_pcr", "14", err, sizeof(err)), KS_OK);
+    assert_int_equal(ks_config_validate(&plain, err, sizeof(err)), KS_OK);
+    assert_int_equal(plain.db_busy_timeout, 5000);
+    assert_int_equal(ks_config_set(&plain, "db_busy_timeout", "0", err, sizeof(err)),
+                     KS_ERR_CONFIG);
     ks_config_free(&plain);
     ks_config_free(NULL);
 }
