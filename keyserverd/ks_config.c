@@ -109,7 +109,7 @@ static const struct key_def keys[] = {
      K_UINT,
      F(app_pcr),
      0,
-     22},
+     23},
     {{"db_busy_timeout", "db-busy-timeout", false, "MS",
       "how long a database access waits for a lock (default 5000)"},
      K_UINT,
