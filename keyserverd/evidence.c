@@ -107,7 +107,8 @@ out:
 }
 
 /* IMA: the shortest prefix replaying to the quoted PCR 10 in every selected
- * bank; entries past it were appended after the quote. */
+ * bank, the same prefix in all of them (one TPM state is one list length);
+ * entries past it were appended after the quote. */
 static int check_ima_log(const uint8_t *buf, size_t len, const TPML_PCR_SELECTION *sel,
                          const struct ks_pcr_set *quoted, char *reason, size_t reason_len)
 {
@@ -118,6 +119,7 @@ static int check_ima_log(const uint8_t *buf, size_t len, const TPML_PCR_SELECTIO
         return fail(r, reason, reason_len, "IMA log malformed at %zu: %s", pos, ks_strerror(r));
     }
     bool any_bank = false;
+    size_t prefix = 0;
     for (uint32_t b = 0; b < sel->count; b++) {
         uint16_t alg = sel->pcrSelections[b].hash;
         if (!ks_pcr_selection_has(sel, alg, 10)) {
@@ -136,6 +138,13 @@ static int check_ima_log(const uint8_t *buf, size_t len, const TPML_PCR_SELECTIO
                      "IMA log does not replay to the quoted PCR %s:10", ks_alg_name(alg));
             goto out;
         }
+        if (any_bank && n != prefix) {
+            r = fail(KS_ERR_ATTESTATION, reason, reason_len,
+                     "IMA log replays to the quoted PCR %s:10 at %zu entries, another bank at %zu",
+                     ks_alg_name(alg), n, prefix);
+            goto out;
+        }
+        prefix = n;
         for (size_t i = 0; i < n; i++) {
             const struct ks_ima_entry *e = ks_ima_log_entry(log, i);
             if (e->template_hash_mismatch) {

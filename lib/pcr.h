@@ -18,8 +18,8 @@
  * pcrDigest computation.
  */
 struct ks_pcr_bank {
-    uint16_t alg;      /* 0 when the bank is not in use */
-    uint32_t present;  /* bit i set: PCR i has a value */
+    uint16_t alg;     /* 0 when the bank is not in use */
+    uint32_t present; /* bit i set: PCR i has a value */
     uint8_t value[KS_PCR_COUNT][KS_MAX_DIGEST];
 };
 

@@ -43,9 +43,8 @@ static void test_hash(void **state)
 {
     uint8_t out[64];
     char hex[129];
-    assert_int_equal(ks_alg_hash(KS_ALG_SHA256, (const uint8_t *)"a", 1, (const uint8_t *)"bc", 2,
-                                 out),
-                     KS_OK);
+    assert_int_equal(
+        ks_alg_hash(KS_ALG_SHA256, (const uint8_t *)"a", 1, (const uint8_t *)"bc", 2, out), KS_OK);
     ks_hex_encode(out, 32, hex);
     assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     assert_int_equal(ks_alg_hash(KS_ALG_SHA1, (const uint8_t *)"abc", 3, NULL, 0, out), KS_OK);
