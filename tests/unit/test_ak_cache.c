@@ -123,8 +123,7 @@ static void test_wrong_id(void **state)
         "",
     };
     for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
-        assert_int_equal(ks_ak_cache_get(c, wrong[i], pub.p, pub.len, &a, &owned),
-                         KS_ERR_TPM_NAME);
+        assert_int_equal(ks_ak_cache_get(c, wrong[i], pub.p, pub.len, &a, &owned), KS_ERR_TPM_NAME);
         /* Outputs untouched on failure. */
         assert_ptr_equal(a, (const struct ks_quote_ak *)&pub);
         assert_ptr_equal(owned, (struct ks_quote_ak *)&pub);
@@ -164,8 +163,8 @@ static void test_not_an_ak(void **state)
     struct blob ak = load(SWTPM_DIR "ak.tpm2b_public.bin");
     assert_int_equal(ks_tpm_public_decode(ak.p, ak.len, &pub), KS_OK);
     /* TPMA_OBJECT is at offset 2 (size) + 2 (type) + 2 (nameAlg), big endian. */
-    uint32_t attrs = (uint32_t)ak.p[6] << 24 | (uint32_t)ak.p[7] << 16 | (uint32_t)ak.p[8] << 8 |
-                     ak.p[9];
+    uint32_t attrs =
+        (uint32_t)ak.p[6] << 24 | (uint32_t)ak.p[7] << 16 | (uint32_t)ak.p[8] << 8 | ak.p[9];
     assert_int_equal(attrs, pub.objectAttributes);
     attrs = (attrs & ~(uint32_t)TPMA_OBJECT_SIGN_ENCRYPT) | TPMA_OBJECT_DECRYPT;
     ak.p[6] = (uint8_t)(attrs >> 24);
@@ -236,8 +235,7 @@ static void test_args(void **state)
     assert_int_equal(ks_ak_cache_get(c, SWTPM_AK_ID, NULL, 0, &a, &owned), KS_ERR_INVALID_ARG);
     assert_int_equal(ks_ak_cache_get(c, SWTPM_AK_ID, pub.p, pub.len, NULL, &owned),
                      KS_ERR_INVALID_ARG);
-    assert_int_equal(ks_ak_cache_get(c, SWTPM_AK_ID, pub.p, pub.len, &a, NULL),
-                     KS_ERR_INVALID_ARG);
+    assert_int_equal(ks_ak_cache_get(c, SWTPM_AK_ID, pub.p, pub.len, &a, NULL), KS_ERR_INVALID_ARG);
     /* An id longer than any Name. */
     char longid[KS_TPM_NAME_HEX_MAX + 2];
     memset(longid, 'a', sizeof(longid) - 1);
@@ -374,10 +372,14 @@ static void test_threads_full(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_get_parses_once),  cmocka_unit_test(test_wrong_id),
-        cmocka_unit_test(test_not_an_ak),        cmocka_unit_test(test_full_cache_owned),
-        cmocka_unit_test(test_args),             cmocka_unit_test(test_threads_same_id),
-        cmocka_unit_test(test_threads_two_ids),  cmocka_unit_test(test_threads_full),
+        cmocka_unit_test(test_get_parses_once),
+        cmocka_unit_test(test_wrong_id),
+        cmocka_unit_test(test_not_an_ak),
+        cmocka_unit_test(test_full_cache_owned),
+        cmocka_unit_test(test_args),
+        cmocka_unit_test(test_threads_same_id),
+        cmocka_unit_test(test_threads_two_ids),
+        cmocka_unit_test(test_threads_full),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
