@@ -42,6 +42,8 @@ struct decision {
     struct ks_store_snapshot *snap;
     struct ks_quote_ak *owned_ak;
     struct ks_quote_info info;
+    struct ks_evidence *ev; /* the parsed logs, for the policies */
+    bool clock_rule;        /* a key's policy has a tpm_clock rule */
 };
 
 __attribute__((format(printf, 2, 3))) static void set_reason(struct decision *d, const char *fmt,
@@ -124,7 +126,7 @@ static int check_attestation(struct ks_server_ctx *ctx, const struct ks_release_
         .app_pcr = ctx->app_pcr,
     };
     char why[KS_EVIDENCE_REASON_MAX];
-    r = ks_evidence_check_logs(&logs, &d->info.pcr_select, &req->pcrs, why, sizeof(why));
+    r = ks_evidence_check(&logs, &d->info.pcr_select, &req->pcrs, &d->ev, why, sizeof(why));
     if (r < 0) {
         set_reason(d, "%s", why);
         return r == KS_ERR_NOMEM || r == KS_ERR_INTERNAL ? r : KS_ERR_ATTESTATION;
@@ -143,7 +145,15 @@ static int check_policies(const struct ks_release_request *req, struct decision 
             return KS_ERR_POLICY_DENIED;
         }
         char why[KS_POLICY_REASON_MAX];
-        int r = ks_policy_eval(&k->policy, &d->info.pcr_select, &req->pcrs, why, sizeof(why));
+        struct ks_policy_input in = {
+            .sel = &d->info.pcr_select,
+            .quoted = &req->pcrs,
+            .ev = d->ev,
+            .quote = &d->info,
+            .ak = &d->snap->ak,
+        };
+        d->clock_rule = d->clock_rule || ks_policy_has_kind(&k->policy, KS_RULE_TPM_CLOCK);
+        int r = ks_policy_eval_input(&k->policy, &in, why, sizeof(why));
         if (r < 0) {
             snprintf(d->reason, sizeof(d->reason), "key %s: %s", d->refs[i], why);
             return r == KS_ERR_POLICY_DENIED ? r : KS_ERR_INTERNAL;
@@ -216,6 +226,15 @@ static char *audit_detail(const struct decision *d)
         json_object_set_new(o, "reset_count", json_integer(d->info.reset_count));
         json_object_set_new(o, "restart_count", json_integer(d->info.restart_count));
         json_object_set_new(o, "clock", json_integer((json_int_t)d->info.clock));
+        /* A TPM Reset or Restart since this AK's last granted quote is
+         * noted (TPM 2.0 Part 1, 36.6: resetCount / restartCount). */
+        const struct ks_store_ak *ak = d->snap ? &d->snap->ak : NULL;
+        if (ak && ak->has_clock && d->info.reset_count != ak->last_reset_count) {
+            json_object_set_new(o, "tpm_reset", json_true());
+        }
+        if (ak && ak->has_clock && d->info.restart_count != ak->last_restart_count) {
+            json_object_set_new(o, "tpm_restart", json_true());
+        }
     }
     char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);
@@ -223,8 +242,8 @@ static char *audit_detail(const struct decision *d)
 }
 
 static int audit(struct ks_store *store, const struct ks_release_request *req, struct decision *d,
-                 enum ks_audit_outcome outcome, int64_t *ret_seq,
-                 uint8_t ret_hash[KS_STORE_HASH_LEN])
+                 enum ks_audit_outcome outcome, const struct ks_store_quote_clock *clock,
+                 int64_t *ret_seq, uint8_t ret_hash[KS_STORE_HASH_LEN])
 {
     char *detail = audit_detail(d);
     struct ks_audit_entry e = {
@@ -237,7 +256,9 @@ static int audit(struct ks_store *store, const struct ks_release_request *req, s
         .reason = d->reason[0] ? d->reason : NULL,
         .detail = detail,
     };
-    int r = ks_store_audit_append(store, &e, ret_seq, ret_hash);
+    /* A grant also records the quote's clock for the AK, in the same
+     * transaction (one write per release). */
+    int r = ks_store_release_audit(store, &e, clock, ret_seq, ret_hash);
     free(detail);
     return r;
 }
@@ -336,6 +357,18 @@ int ks_release_decide(struct ks_server_ctx *ctx, const struct ks_release_request
         set_reason(d, "nonce: %s", ks_strerror(r));
         goto refuse;
     }
+    /* The replay cache lives in memory: a nonce issued before this process
+     * started may have been consumed by the previous one, so it is refused
+     * (issued = expiry - lifetime; the tag above vouches for the expiry). */
+    uint64_t expiry = 0;
+    for (int i = 0; i < 8; i++) {
+        expiry = expiry << 8 | req->nonce[i];
+    }
+    if (expiry < ctx->started_at + ctx->cfg->nonce_lifetime) {
+        set_reason(d, "nonce: %s", "issued before this keyserverd started");
+        r = KS_ERR_NONCE_EXPIRED;
+        goto refuse;
+    }
 
     /* 2. AK, keys and policies in one read transaction. An unknown key is
      * reported only after attestation passes, so that key existence does not
@@ -343,7 +376,7 @@ int ks_release_decide(struct ks_server_ctx *ctx, const struct ks_release_request
     r = ks_store_release_snapshot(store, d->ak_id, d->refs, req->n_keys, &d->snap);
     if (r == KS_ERR_STORE_UNKNOWN_KEY) {
         unknown_key = true;
-        snprintf(d->reason, sizeof(d->reason), "unknown key: %s", ks_store_errmsg(store));
+        snprintf(d->reason, sizeof(d->reason), "%s", ks_store_errmsg(store));
         r = ks_store_release_snapshot(store, d->ak_id, NULL, 0, &d->snap);
     }
     if (r == KS_ERR_STORE_UNKNOWN_AK) {
@@ -381,7 +414,19 @@ int ks_release_decide(struct ks_server_ctx *ctx, const struct ks_release_request
     if (r < 0) {
         goto refuse;
     }
-    r = audit(store, req, d, KS_AUDIT_GRANTED, &seq, hash);
+    struct ks_store_quote_clock clock = {
+        .clock = d->info.clock,
+        .reset_count = d->info.reset_count,
+        .restart_count = d->info.restart_count,
+        .enforce = d->clock_rule,
+    };
+    r = audit(store, req, d, KS_AUDIT_GRANTED, &clock, &seq, hash);
+    if (r == KS_ERR_AK_CLOCK_ROLLBACK) {
+        /* A concurrent release of this AK recorded a newer quote. */
+        set_reason(d, "rule tpm_clock: %s", ks_store_errmsg(store));
+        r = KS_ERR_POLICY_DENIED;
+        goto refuse;
+    }
     if (r < 0) {
         set_reason(d, "audit append failed: %s", ks_strerror(r));
         ks_release_result_clear(res);
@@ -402,7 +447,7 @@ refuse:
     if (audit(store, req, d,
               r == KS_ERR_NOMEM || r == KS_ERR_INTERNAL || r == KS_ERR_CRYPTO ? KS_AUDIT_FAILED
                                                                               : KS_AUDIT_REFUSED,
-              &seq, hash) < 0) {
+              NULL, &seq, hash) < 0) {
         /* Still refused; the caller logs the reason. */
     }
 out_noaudit:
@@ -414,6 +459,7 @@ out:
         res->reason = res->reason_buf;
     }
     ks_store_snapshot_free(d->snap);
+    ks_evidence_free(d->ev);
     ks_quote_ak_free(d->owned_ak);
     OPENSSL_cleanse(d, sizeof(*d));
     free(d);

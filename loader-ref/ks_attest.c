@@ -18,6 +18,7 @@
 #include "encoding.h"
 #include "file_util.h"
 #include "http_client.h"
+#include "ks_attest_enroll.h"
 #include "pcr_select.h"
 #include "tpm_esys.h"
 
@@ -51,6 +52,7 @@ static void usage(FILE *f)
                "The reference loader's attestation client (a debugging and test tool).\n\n"
                "Commands:\n"
                "  ak-create   create an attestation key and write its public part\n"
+               "  enroll      create an attestation key and enroll it through the EK\n"
                "  quote       quote PCRs with a saved attestation key (for ksctl quote verify)\n"
                "  release     attest to a keyserver and receive keys\n\n"
                "Run 'ks-attest COMMAND --help' for the options of each command.\n"
@@ -145,6 +147,12 @@ static int write_file(const char *dir, const char *name, const uint8_t *buf, siz
     if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path)) {
         err("path too long: %s/%s", dir, name);
         return KS_ERR_INVALID_ARG;
+    }
+    /* Create the output directory (one level) so that a released key is
+     * never lost to a missing folder; private to the user. */
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        err("cannot create %s: %s", dir, strerror(errno));
+        return KS_ERR_IO;
     }
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0) {
@@ -667,6 +675,8 @@ int main(int argc, char **argv)
         rc = cmd_quote(argc - 1, argv + 1);
     } else if (strcmp(argv[1], "release") == 0) {
         rc = cmd_release(argc - 1, argv + 1);
+    } else if (strcmp(argv[1], "enroll") == 0) {
+        rc = ks_attest_cmd_enroll(argc - 1, argv + 1);
     } else {
         err("unknown command '%s'", argv[1]);
         usage(stderr);
