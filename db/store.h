@@ -259,6 +259,16 @@ KS_WUR int ks_store_ak_list(struct ks_store *s, struct ks_store_ak_info **ret, s
 KS_WUR int ks_store_ak_record_quote(struct ks_store *s, const char *ak_id, int64_t now,
                                     uint64_t clock, uint32_t reset_count, uint32_t restart_count);
 
+/* A granted quote's TPMS_CLOCK_INFO for ks_store_release_audit. */
+struct ks_store_quote_clock {
+    uint64_t clock;
+    uint32_t reset_count;
+    uint32_t restart_count;
+    /* true: an older quote than the AK's record refuses (a policy has a
+     * tpm_clock rule); false: an older quote leaves the record as it is. */
+    bool enforce;
+};
+
 /* ---- policies ------------------------------------------------------------ */
 
 enum ks_policy_state {
@@ -276,12 +286,39 @@ const char *ks_policy_state_name(enum ks_policy_state state);
 enum ks_rule_kind {
     KS_RULE_UNKNOWN = 0, /* a kind this program does not know: must refuse */
     KS_RULE_PCR = 1,     /* PCR allow-list entry */
+    /* Migration 4 (keyserverd/policy_rules.h documents each kind's columns,
+     * its `data` and how keyserverd judges it): */
+    KS_RULE_EVENT = 2,             /* "event": allowed event digest per PCR, type */
+    KS_RULE_EVENT_FORBIDDEN = 3,   /* "event_forbidden" */
+    KS_RULE_SECUREBOOT = 4,        /* "secureboot": Secure Boot enabled */
+    KS_RULE_SEPARATOR = 5,         /* "separator": required EV_SEPARATOR */
+    KS_RULE_CMDLINE_FORBIDDEN = 6, /* "cmdline_forbidden": kernel command-line word */
+    KS_RULE_IMA_FILE = 7,          /* "ima_file": allowed file digest by path */
+    KS_RULE_IMA_EXCLUDE = 8,       /* "ima_exclude": path prefix not judged */
+    KS_RULE_APP_DIGEST = 9,        /* "app_digest": application-log digest by tag */
+    KS_RULE_TPM_SAFE = 10,         /* "tpm_safe": clockInfo.safe set */
+    KS_RULE_TPM_CLOCK = 11,        /* "tpm_clock": clock monotonic per AK */
+    KS_RULE_TPM_FIRMWARE = 12,     /* "tpm_firmware": minimum firmwareVersion */
 };
+#define KS_RULE_KIND_MAX 12
+
+/* Stored name of a known kind ("pcr", "event", ...); NULL otherwise. */
+const char *ks_rule_kind_name(enum ks_rule_kind kind);
+/* Kind of a stored name; KS_RULE_UNKNOWN for a name this program does not
+ * know (such a rule refuses every release). */
+enum ks_rule_kind ks_rule_kind_from_name(const char *name);
+
+/* ks_store_rule.pcr of a rule that names no PCR. */
+#define KS_RULE_NO_PCR 0xFFu
+/* Longest `data` (JSON text) of a rule. */
+#define KS_STORE_MAX_RULE_DATA 32768
 
 /*
  * One rule row. KS_RULE_PCR: PCR `pcr` of bank `bank` may hold `digest`;
  * a policy's PCR rules are any-of per (bank, pcr) and all (bank, pcr) pairs
  * required. Rows of unknown kinds keep their kind text and JSON data.
+ * Columns a kind does not use are empty: bank 0, pcr KS_RULE_NO_PCR,
+ * digest_len 0, data NULL.
  */
 struct ks_store_rule {
     int64_t id;
@@ -334,6 +371,52 @@ KS_WUR int ks_store_policy_remove_pcr(struct ks_store *s, const char *actor, con
  */
 KS_WUR int ks_store_policy_activate(struct ks_store *s, const char *actor, const char *policy,
                                     uint32_t version, uint32_t *ret_version);
+
+/*
+ * Add one rule of a known kind (rule->kind; kind_name and id are ignored) to
+ * the policy's draft, made from the active version when there is none. The
+ * row's shape is checked per kind: which of bank, pcr, digest and data it
+ * has, the digest's size, `data` a JSON object of at most
+ * KS_STORE_MAX_RULE_DATA bytes (its fields are keyserverd/policy_rules.c's
+ * business). KS_ERR_INVALID_ARG for a malformed rule, KS_ERR_STORE_EXISTS
+ * when the draft has that exact rule. Returns the draft version.
+ */
+KS_WUR int ks_store_policy_add_rule(struct ks_store *s, const char *actor, const char *policy,
+                                    const struct ks_store_rule *rule, uint32_t *ret_version);
+
+/* Remove the draft's rule equal to `rule` (all columns). KS_ERR_NOT_FOUND,
+ * KS_ERR_STORE_STATE when there is no draft. */
+KS_WUR int ks_store_policy_remove_rule(struct ks_store *s, const char *actor, const char *policy,
+                                       const struct ks_store_rule *rule);
+
+/*
+ * Replace the rules of the policy's draft with `rules` (checked as by
+ * ks_store_policy_add_rule; a rule given twice is KS_ERR_STORE_EXISTS) in
+ * one transaction; a missing draft is made empty, and with `create` a
+ * missing policy is created first (else KS_ERR_STORE_UNKNOWN_POLICY). One
+ * audit row, event `event` (e.g. "policy.learn", "policy.import"), records
+ * the draft version and the number of rules. Returns the draft version.
+ */
+KS_WUR int ks_store_policy_set_draft(struct ks_store *s, const char *actor, const char *policy,
+                                     const char *event, bool create,
+                                     const struct ks_store_rule *rules, size_t n,
+                                     uint32_t *ret_version);
+
+/* One version of a policy, for `ksctl policy history`. */
+struct ks_store_policy_version_info {
+    uint32_t version;
+    enum ks_policy_state state;
+    char created_by[KS_STORE_ACTOR_MAX + 1];
+    int64_t created_at;
+    char activated_by[KS_STORE_ACTOR_MAX + 1]; /* "" when never activated */
+    int64_t activated_at;                      /* 0 when never activated; last activation */
+    uint32_t n_rules;
+};
+
+/* Every version of a policy, oldest first; free with free().
+ * KS_ERR_STORE_UNKNOWN_POLICY. */
+KS_WUR int ks_store_policy_history(struct ks_store *s, const char *policy,
+                                   struct ks_store_policy_version_info **ret, size_t *ret_n);
 
 /* One version (KS_STORE_VERSION_ACTIVE, KS_STORE_VERSION_DRAFT or a number)
  * with its rules, ordered by (kind, bank, pcr, digest). */
@@ -510,6 +593,18 @@ struct ks_audit_entry {
 KS_WUR int ks_store_audit_append(struct ks_store *s, const struct ks_audit_entry *e,
                                  int64_t *ret_seq, uint8_t ret_hash[KS_STORE_HASH_LEN]);
 
+/*
+ * The audit row of a release decision and, when `clock` is not NULL (a
+ * grant), the quote's clock recorded for e->ak_id as ks_store_ak_record_quote
+ * does, both in ONE BEGIN IMMEDIATE transaction (one write per release).
+ * With clock->enforce, a quote older than the AK's record gives
+ * KS_ERR_AK_CLOCK_ROLLBACK and writes nothing (the caller then audits the
+ * refusal); without it, the record is left as it is and the row written.
+ */
+KS_WUR int ks_store_release_audit(struct ks_store *s, const struct ks_audit_entry *e,
+                                  const struct ks_store_quote_clock *clock, int64_t *ret_seq,
+                                  uint8_t ret_hash[KS_STORE_HASH_LEN]);
+
 /* A stored row; the strings are valid during the callback only. */
 struct ks_audit_row {
     int64_t seq;
@@ -565,5 +660,191 @@ KS_WUR int ks_store_audit_verify(struct ks_store *s, struct ks_audit_verify *ret
  * prune. Returns the number of rows deleted. */
 KS_WUR int ks_store_audit_prune(struct ks_store *s, const char *actor, int64_t keep_from_seq,
                                 int64_t *ret_deleted);
+
+/* ---- enrollment: EK CAs, EKs, pending enrollments (migration 3) ------------ */
+
+/* Most EK CAs (and CRLs) the store keeps. */
+#define KS_STORE_MAX_EKCAS 1024
+/* Subject of a CA as shown to admins (RFC 2253, cut). */
+#define KS_STORE_SUBJECT_MAX 255
+/* Enrollment ids: 16 random bytes in lowercase hex. */
+#define KS_STORE_ENROLL_ID_LEN 32
+/* Credential secrets (TPM2B_DIGEST: a digest of the EK's nameAlg at most). */
+#define KS_STORE_ENROLL_SECRET_MAX 64
+/* Used and expired enrollments are deleted this long after they expire, so
+ * that a replayed id is answered "used" (409) rather than "unknown" (404)
+ * for that long. */
+#define KS_STORE_ENROLL_RETAIN_S 3600
+
+struct ks_store_ekca {
+    int64_t id;
+    char subject[KS_STORE_SUBJECT_MAX + 1];
+    bool auto_approve;
+    char added_by[KS_STORE_ACTOR_MAX + 1];
+    int64_t added_at;
+    uint32_t n_eks;          /* EKs whose certificate chained to it */
+    bool has_crl;            /* the store keeps one CRL per CA: the newest */
+    int64_t crl_this_update; /* of that CRL; 0 when none */
+    int64_t crl_next_update; /* 0 when none or absent */
+    uint8_t *cert;           /* DER */
+    size_t cert_len;
+};
+
+void ks_store_ekca_list_free(struct ks_store_ekca *cas, size_t n);
+
+/* Trust an EK CA (DER certificate; `subject` is what the admin sees).
+ * Audited "ekca.add". KS_ERR_STORE_EXISTS for the same certificate,
+ * KS_ERR_TOO_LARGE past KS_STORE_MAX_EKCAS. The store does not parse
+ * certificates: ksctl checks that it is a CA (lib/ekcert). */
+KS_WUR int ks_store_ekca_add(struct ks_store *s, const char *actor, const char *subject,
+                             const uint8_t *cert, size_t cert_len, bool auto_approve,
+                             int64_t *ret_id);
+
+/* Turn auto-approval of EKs certified under the CA on or off (existing
+ * approvals stay; ks_store_ekca_remove withdraws them). KS_ERR_NOT_FOUND. */
+KS_WUR int ks_store_ekca_set_auto_approve(struct ks_store *s, const char *actor, int64_t id,
+                                          bool on);
+
+/* Stop trusting a CA: its CRLs go, and every approval it granted (EKs
+ * approved because their certificate chained to it with auto-approve) is
+ * withdrawn in the same transaction, so their AKs stop working at once.
+ * *ret_unapproved (may be NULL) counts them. KS_ERR_NOT_FOUND. */
+KS_WUR int ks_store_ekca_remove(struct ks_store *s, const char *actor, int64_t id,
+                                size_t *ret_unapproved);
+
+/* All CAs ordered by id, with their certificates. */
+KS_WUR int ks_store_ekca_list(struct ks_store *s, struct ks_store_ekca **ret, size_t *ret_n);
+
+/* Keep `crl` (DER, checked by the caller against the CA's key) as the CA's
+ * CRL, replacing an older one. KS_ERR_NOT_FOUND (no such CA),
+ * KS_ERR_STORE_STATE when the stored CRL is newer (this_update). */
+KS_WUR int ks_store_ekca_crl_add(struct ks_store *s, const char *actor, int64_t ca_id,
+                                 const uint8_t *crl, size_t crl_len, int64_t this_update,
+                                 int64_t next_update);
+
+/* Everything an EK certificate check needs, read in one read transaction:
+ * the CAs (as ks_store_ekca_list) and each CA's CRL (DER). */
+struct ks_store_ek_trust {
+    size_t n_cas;
+    struct ks_store_ekca *cas;
+    size_t n_crls;
+    struct ks_store_crl {
+        int64_t ca_id;
+        uint8_t *der;
+        size_t len;
+    } *crls;
+};
+
+KS_WUR int ks_store_ek_trust_load(struct ks_store *s, struct ks_store_ek_trust **ret);
+void ks_store_ek_trust_free(struct ks_store_ek_trust *t);
+
+struct ks_store_ek_info {
+    char name[KS_STORE_TPM_NAME_HEX_MAX + 1];
+    bool approved;
+    bool revoked;
+    bool has_cert;
+    char approved_via[8]; /* "admin", "ca" or "" */
+    char approved_by[KS_STORE_ACTOR_MAX + 1];
+    int64_t approved_at;    /* 0: never decided */
+    int64_t approved_ca_id; /* the CA that approved it; 0 when none */
+    int64_t ca_id;          /* the CA its certificate chained to; 0 when none */
+    char added_by[KS_STORE_ACTOR_MAX + 1];
+    int64_t added_at;
+    char revoked_by[KS_STORE_ACTOR_MAX + 1];
+    int64_t revoked_at;
+    char revoke_reason[256];
+    uint32_t n_aks;        /* AKs bound to it */
+    uint32_t n_active_aks; /* of which active */
+};
+
+/* All EKs ordered by Name; free with free(). */
+KS_WUR int ks_store_ek_list(struct ks_store *s, struct ks_store_ek_info **ret, size_t *ret_n);
+
+/* One EK, and (each optional, NULL) its TPM2B_PUBLIC and certificate (NULL
+ * and 0 when none), malloc'd. KS_ERR_STORE_UNKNOWN_EK. */
+KS_WUR int ks_store_ek_get(struct ks_store *s, const char *ek_name, struct ks_store_ek_info *ret,
+                           uint8_t **ret_pub, size_t *ret_pub_len, uint8_t **ret_cert,
+                           size_t *ret_cert_len);
+
+/* An admin's approval (or its withdrawal) of an EK: approved_via "admin".
+ * KS_ERR_STORE_UNKNOWN_EK, KS_ERR_STORE_STATE for a revoked EK. Audited
+ * "ek.approve" / "ek.unapprove". */
+KS_WUR int ks_store_ek_set_approval(struct ks_store *s, const char *actor, const char *ek_name,
+                                    bool approved);
+
+/* Revoke an EK for good: never approved again, its AKs refused at once
+ * (the release snapshot reads the EK's approval), its pending enrollments
+ * deleted. KS_ERR_STORE_UNKNOWN_EK, KS_ERR_STORE_STATE when already
+ * revoked. Audited "ek.revoke". */
+KS_WUR int ks_store_ek_revoke(struct ks_store *s, const char *actor, const char *ek_name,
+                              const char *reason);
+
+/* Forget an EK: its AKs are revoked and unbound, its pending enrollments
+ * deleted, the row removed; it may enroll again afterwards (and then needs
+ * approval again unless its CA auto-approves). KS_ERR_STORE_STATE for a
+ * revoked EK (revocation is permanent). *ret_revoked_aks may be NULL.
+ * Audited "ek.remove". */
+KS_WUR int ks_store_ek_remove(struct ks_store *s, const char *actor, const char *ek_name,
+                              size_t *ret_revoked_aks);
+
+/* A new pending enrollment (POST /v1/enroll), after the caller made the
+ * credential. */
+struct ks_store_enroll_params {
+    const char *id; /* KS_STORE_ENROLL_ID_LEN lowercase hex */
+    const char *ek_name;
+    const uint8_t *ek_pub; /* TPM2B_PUBLIC */
+    size_t ek_pub_len;
+    const uint8_t *ek_cert; /* DER, NULL for none */
+    size_t ek_cert_len;
+    /* The CA that admitted the certificate (0: no certificate): an
+     * auto-approve CA of its verified chain when it has one, else the CA
+     * nearest the EK. Read again at activation. */
+    int64_t ca_id;
+    const char *ak_id;
+    const uint8_t *ak_pub; /* TPM2B_PUBLIC */
+    size_t ak_pub_len;
+    uint8_t secret_hash[32]; /* SHA-256 of the credential secret */
+    const char *client;      /* for the audit detail, may be NULL */
+    int64_t now;             /* 0: now */
+    unsigned lifetime_s;     /* >= 1 */
+    unsigned max_pending;    /* unexpired pending enrollments, in total */
+    unsigned max_per_ek;     /* ... and per EK */
+};
+
+/* Why an enrollment step was refused, for the log and the client. */
+struct ks_store_enroll_result {
+    char ak_id[KS_STORE_TPM_NAME_HEX_MAX + 1];
+    char ek_name[KS_STORE_TPM_NAME_HEX_MAX + 1];
+    bool ek_approved; /* activation: the AK works at once */
+    char reason[256]; /* "" on success */
+};
+
+/*
+ * Record the enrollment in one write transaction with its audit row
+ * ("enroll"): first expired rows past KS_STORE_ENROLL_RETAIN_S are deleted;
+ * then refused, with a "refused" audit row committed and the reason in
+ * ret: KS_ERR_ENROLL_TOO_MANY (the caps), KS_ERR_EK_REVOKED,
+ * KS_ERR_EK_NOT_APPROVED (no certificate, and the EK is not approved by an
+ * admin), KS_ERR_ENROLL_REFUSED (the AK is already enrolled or known).
+ * ret may be NULL.
+ */
+KS_WUR int ks_store_enroll_begin(struct ks_store *s, const char *actor,
+                                 const struct ks_store_enroll_params *p,
+                                 struct ks_store_enroll_result *ret);
+
+/*
+ * POST /v1/enroll/{id}/activate in one write transaction: the enrollment
+ * is consumed by its first attempt whatever the outcome, the secret is
+ * compared in constant time (as SHA-256), and on success the EK is recorded
+ * (approved when its CA auto-approves and no admin decided otherwise) and
+ * the AK added, active, bound to it. Every outcome is audited
+ * ("enroll.activate") and committed. KS_ERR_ENROLL_UNKNOWN,
+ * KS_ERR_ENROLL_USED, KS_ERR_ENROLL_EXPIRED, KS_ERR_ENROLL_SECRET,
+ * KS_ERR_EK_REVOKED, KS_ERR_ENROLL_REFUSED (the CA was removed meanwhile,
+ * or the AK appeared); ret (required) holds the AK, the EK and the reason.
+ */
+KS_WUR int ks_store_enroll_activate(struct ks_store *s, const char *actor, const char *id,
+                                    const uint8_t *secret, size_t secret_len, const char *client,
+                                    int64_t now, struct ks_store_enroll_result *ret);
 
 #endif

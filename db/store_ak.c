@@ -331,6 +331,16 @@ static int ak_quote_tx(struct ks_store *s, void *arg)
     return ks_store_step_done(s, st, "ak clock update");
 }
 
+int ks_store_ak_quote_tx(struct ks_store *s, const char *ak_id, int64_t now, uint64_t clock,
+                         uint32_t reset_count, uint32_t restart_count)
+{
+    if (clock > INT64_MAX) {
+        return KS_ERR_INVALID_ARG;
+    }
+    struct ak_quote_args a = {ak_id, now ? now : ks_store_now(), clock, reset_count, restart_count};
+    return ak_quote_tx(s, &a);
+}
+
 int ks_store_ak_record_quote(struct ks_store *s, const char *ak_id, int64_t now, uint64_t clock,
                              uint32_t reset_count, uint32_t restart_count)
 {

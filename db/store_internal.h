@@ -66,6 +66,11 @@ enum ks_stmt {
     STMT_RULE_DELETE,
     STMT_RULES_OF,
     STMT_POLICY_LIST,
+    /* rules of every kind (store_rules.c) */
+    STMT_RULE_INSERT_ANY,
+    STMT_RULE_DELETE_ANY,
+    STMT_RULE_CLEAR,
+    STMT_PV_HISTORY,
     /* keys */
     STMT_KEY_INSERT,
     STMT_KEY_FIND,
@@ -77,6 +82,10 @@ enum ks_stmt {
     STMT_SNAP_AK,
     STMT_SNAP_KEY_ACTIVE,
     STMT_SNAP_KEY_VERSION,
+    /* enrollment (store_ek.c, store_ekca.c, store_enroll.c): a block of
+     * slots that db/store_enroll_internal.h names */
+    STMT_ENROLL_FIRST,
+    STMT_ENROLL_LAST = STMT_ENROLL_FIRST + 47,
     STMT__MAX
 };
 
@@ -170,6 +179,11 @@ KS_WUR int ks_store_meta_put_tx(struct ks_store *s, const char *key, const uint8
 KS_WUR int ks_store_in_write_tx(struct ks_store *s, int (*fn)(struct ks_store *, void *),
                                 void *arg);
 
+/* ks_store_ak_record_quote's check and update inside the caller's write
+ * transaction (KS_ERR_AK_CLOCK_ROLLBACK writes nothing). */
+KS_WUR int ks_store_ak_quote_tx(struct ks_store *s, const char *ak_id, int64_t now, uint64_t clock,
+                                uint32_t reset_count, uint32_t restart_count);
+
 /* "pending"/"active"/"revoked" -> enum; KS_ERR_DB_CORRUPT otherwise. */
 KS_WUR int ks_store_ak_state_parse(const char *name, enum ks_ak_state *ret);
 
@@ -187,6 +201,15 @@ KS_WUR int ks_store_pv_find(struct ks_store *s, int64_t policy_id, uint32_t vers
 
 /* "draft"/"active"/"retired" -> enum; KS_ERR_DB_CORRUPT otherwise. */
 KS_WUR int ks_store_policy_state_parse(const char *name, enum ks_policy_state *ret);
+
+/* The draft of a policy (row id and number); made when absent and `create`,
+ * as a copy of the active version's rules when `copy_active`.
+ * KS_ERR_STORE_STATE when absent and not `create`. */
+KS_WUR int ks_store_draft_get(struct ks_store *s, const char *actor, int64_t policy_id, bool create,
+                              bool copy_active, int64_t *ret_pv_id, uint32_t *ret_version);
+
+/* Check a rule's shape for its kind (see ks_store_policy_add_rule). */
+KS_WUR int ks_store_rule_check(const struct ks_store_rule *rule);
 
 /* Load the rules of one policy_versions row into p (p->rules allocated). */
 KS_WUR int ks_store_policy_rules_load(struct ks_store *s, int64_t pv_id, struct ks_store_policy *p);

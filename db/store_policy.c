@@ -166,8 +166,8 @@ int ks_store_policy_create(struct ks_store *s, const char *actor, const char *na
 }
 
 /* The draft of a policy; made (as a copy of the active rules) when absent. */
-static int draft_get(struct ks_store *s, const char *actor, int64_t policy_id, bool create,
-                     int64_t *ret_pv_id, uint32_t *ret_version)
+int ks_store_draft_get(struct ks_store *s, const char *actor, int64_t policy_id, bool create,
+                       bool copy_active, int64_t *ret_pv_id, uint32_t *ret_version)
 {
     int64_t active_id = 0;
     uint32_t active_version = 0;
@@ -201,6 +201,9 @@ static int draft_get(struct ks_store *s, const char *actor, int64_t policy_id, b
         return r;
     }
     *ret_version = max + 1;
+    if (!copy_active) {
+        return KS_OK;
+    }
     r = ks_store_pv_by_state(s, policy_id, "active", &active_id, &active_version);
     if (r == KS_ERR_NOT_FOUND) {
         return KS_OK;
@@ -219,6 +222,12 @@ static int draft_get(struct ks_store *s, const char *actor, int64_t policy_id, b
         return r;
     }
     return ks_store_step_done(s, st, "policy draft copy");
+}
+
+static int draft_get(struct ks_store *s, const char *actor, int64_t policy_id, bool create,
+                     int64_t *ret_pv_id, uint32_t *ret_version)
+{
+    return ks_store_draft_get(s, actor, policy_id, create, true, ret_pv_id, ret_version);
 }
 
 struct pcr_args {

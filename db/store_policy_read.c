@@ -53,21 +53,30 @@ int ks_store_policy_rules_load(struct ks_store *s, int64_t pv_id, struct ks_stor
                 return KS_ERR_NOMEM;
             }
         }
-        if (strcmp(rule->kind_name, "pcr") != 0) {
-            rule->kind = KS_RULE_UNKNOWN;
+        rule->pcr = KS_RULE_NO_PCR;
+        rule->kind = ks_rule_kind_from_name(rule->kind_name);
+        if (rule->kind == KS_RULE_UNKNOWN) {
             continue;
         }
-        rule->kind = KS_RULE_PCR;
-        size_t dlen = (size_t)sqlite3_column_bytes(st, 4);
-        int64_t pcr = sqlite3_column_int64(st, 3);
+        /* Every known kind: the columns it uses, then its shape. */
         const char *bank = (const char *)sqlite3_column_text(st, 2);
-        if (!bank || ks_alg_from_name(bank, &rule->bank) < 0 || pcr < 0 || pcr > 23 ||
-            dlen != ks_alg_digest_size(rule->bank) || !sqlite3_column_blob(st, 4)) {
+        size_t dlen = (size_t)sqlite3_column_bytes(st, 4);
+        bool bad = bank && ks_alg_from_name(bank, &rule->bank) < 0;
+        if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
+            int64_t pcr = sqlite3_column_int64(st, 3);
+            bad = bad || pcr < 0 || pcr > 23;
+            rule->pcr = (uint8_t)(pcr & 0x1f);
+        }
+        if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
+            bad = bad || dlen == 0 || dlen > KS_MAX_DIGEST || !sqlite3_column_blob(st, 4);
+            if (!bad) {
+                rule->digest_len = (uint8_t)dlen;
+                memcpy(rule->digest, sqlite3_column_blob(st, 4), dlen);
+            }
+        }
+        if (bad || ks_store_rule_check(rule) < 0) {
             return ks_store_fail(s, KS_ERR_DB_CORRUPT, "rule %lld malformed", (long long)rule->id);
         }
-        rule->pcr = (uint8_t)pcr;
-        rule->digest_len = (uint8_t)dlen;
-        memcpy(rule->digest, sqlite3_column_blob(st, 4), dlen);
     }
 }
 

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -74,34 +75,39 @@ static uint32_t touched_pcrs(const struct ks_pcr_set *set)
     return m;
 }
 
-/* A TCG-format log (firmware or application) owning the PCRs in `owned`. */
+/* A TCG-format log (firmware or application) owning the PCRs in `owned`;
+ * on success the parsed log and its replay go to *ret_log, *replayed. */
 static int check_tcg_log(const char *what, const uint8_t *buf, size_t len, uint32_t owned,
                          const TPML_PCR_SELECTION *sel, const struct ks_pcr_set *quoted,
-                         char *reason, size_t reason_len)
+                         struct ks_eventlog **ret_log, struct ks_pcr_set *replayed, char *reason,
+                         size_t reason_len)
 {
     struct ks_eventlog *log = NULL;
-    struct ks_pcr_set replayed;
     size_t off = 0;
     int r = ks_eventlog_parse(buf, len, &log, &off);
     if (r < 0) {
         return fail(r, reason, reason_len, "%s malformed at byte %zu: %s", what, off,
                     ks_strerror(r));
     }
-    r = ks_eventlog_replay(log, &replayed, &off);
+    r = ks_eventlog_replay(log, replayed, &off);
     if (r < 0) {
         r = fail(r, reason, reason_len, "%s does not replay (byte %zu): %s", what, off,
                  ks_strerror(r));
         goto out;
     }
-    uint32_t foreign = touched_pcrs(&replayed) & ~owned;
+    uint32_t foreign = touched_pcrs(replayed) & ~owned;
     if (foreign) {
         r = fail(KS_ERR_ATTESTATION, reason, reason_len,
                  "%s has events for PCR %d, which another log measures", what,
                  __builtin_ctz(foreign));
         goto out;
     }
-    r = compare_replay(what, &replayed, owned, sel, quoted, reason, reason_len);
+    r = compare_replay(what, replayed, owned, sel, quoted, reason, reason_len);
 out:
+    if (r == KS_OK) {
+        *ret_log = log;
+        log = NULL;
+    }
     ks_eventlog_free(log);
     return r;
 }
@@ -110,7 +116,8 @@ out:
  * bank, the same prefix in all of them (one TPM state is one list length);
  * entries past it were appended after the quote. */
 static int check_ima_log(const uint8_t *buf, size_t len, const TPML_PCR_SELECTION *sel,
-                         const struct ks_pcr_set *quoted, char *reason, size_t reason_len)
+                         const struct ks_pcr_set *quoted, struct ks_evidence *ev, char *reason,
+                         size_t reason_len)
 {
     struct ks_ima_log *log = NULL;
     size_t pos = 0;
@@ -154,44 +161,78 @@ static int check_ima_log(const uint8_t *buf, size_t len, const TPML_PCR_SELECTIO
             }
         }
         any_bank = true;
+        if (n > ev->ima_count) {
+            ev->ima_count = n;
+        }
+        ev->ima_banks |= 1u << ks_alg_bank_index(alg);
     }
     r = any_bank ? KS_OK
                  : fail(KS_ERR_ATTESTATION, reason, reason_len,
                         "IMA log submitted but the quote does not select PCR 10");
 out:
+    if (r == KS_OK) {
+        ev->ima_log = log;
+        log = NULL;
+    }
     ks_ima_log_free(log);
     return r;
 }
 
-int ks_evidence_check_logs(const struct ks_evidence_logs *logs, const TPML_PCR_SELECTION *sel,
-                           const struct ks_pcr_set *quoted, char *reason, size_t reason_len)
+void ks_evidence_free(struct ks_evidence *ev)
+{
+    if (!ev) {
+        return;
+    }
+    ks_eventlog_free(ev->event_log);
+    ks_eventlog_free(ev->app_log);
+    ks_ima_log_free(ev->ima_log);
+    free(ev);
+}
+
+int ks_evidence_check(const struct ks_evidence_logs *logs, const TPML_PCR_SELECTION *sel,
+                      const struct ks_pcr_set *quoted, struct ks_evidence **ret, char *reason,
+                      size_t reason_len)
 {
     if (reason && reason_len) {
         reason[0] = '\0';
     }
-    if (!logs || !sel || !quoted || logs->app_pcr >= KS_PCR_COUNT || logs->app_pcr == 10) {
+    if (!logs || !sel || !quoted || !ret || logs->app_pcr >= KS_PCR_COUNT || logs->app_pcr == 10) {
         return KS_ERR_INVALID_ARG;
     }
+    struct ks_evidence *ev = calloc(1, sizeof(*ev));
+    if (!ev) {
+        return KS_ERR_NOMEM;
+    }
+    ev->app_pcr = logs->app_pcr;
     uint32_t all = (1u << KS_PCR_COUNT) - 1;
     uint32_t ima_owned = logs->ima_log ? 1u << 10 : 0;
     uint32_t app_owned = logs->app_log ? 1u << logs->app_pcr : 0;
     int r = KS_OK;
     if (logs->event_log) {
         r = check_tcg_log("event log", logs->event_log, logs->event_log_len,
-                          all & ~ima_owned & ~app_owned, sel, quoted, reason, reason_len);
-        if (r < 0) {
-            return r;
-        }
+                          all & ~ima_owned & ~app_owned, sel, quoted, &ev->event_log,
+                          &ev->event_pcrs, reason, reason_len);
     }
-    if (logs->app_log) {
+    if (r == KS_OK && logs->app_log) {
         r = check_tcg_log("application log", logs->app_log, logs->app_log_len, app_owned, sel,
-                          quoted, reason, reason_len);
-        if (r < 0) {
-            return r;
-        }
+                          quoted, &ev->app_log, &ev->app_pcrs, reason, reason_len);
     }
-    if (logs->ima_log) {
-        r = check_ima_log(logs->ima_log, logs->ima_log_len, sel, quoted, reason, reason_len);
+    if (r == KS_OK && logs->ima_log) {
+        r = check_ima_log(logs->ima_log, logs->ima_log_len, sel, quoted, ev, reason, reason_len);
     }
+    if (r < 0) {
+        ks_evidence_free(ev);
+        return r;
+    }
+    *ret = ev;
+    return KS_OK;
+}
+
+int ks_evidence_check_logs(const struct ks_evidence_logs *logs, const TPML_PCR_SELECTION *sel,
+                           const struct ks_pcr_set *quoted, char *reason, size_t reason_len)
+{
+    struct ks_evidence *ev = NULL;
+    int r = ks_evidence_check(logs, sel, quoted, &ev, reason, reason_len);
+    ks_evidence_free(ev);
     return r;
 }

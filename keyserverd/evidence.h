@@ -14,6 +14,8 @@
 #include <tss2/tss2_tpm2_types.h>
 
 #include "ks_error.h"
+#include "eventlog.h"
+#include "ima.h"
 #include "pcr.h"
 
 #define KS_EVIDENCE_REASON_MAX 160
@@ -47,5 +49,31 @@ struct ks_evidence_logs {
 KS_WUR int ks_evidence_check_logs(const struct ks_evidence_logs *logs,
                                   const TPML_PCR_SELECTION *sel, const struct ks_pcr_set *quoted,
                                   char *reason, size_t reason_len);
+
+/*
+ * The logs as parsed and checked by ks_evidence_check, for the policy rules
+ * that read events (keyserverd/policy_eval.h): parsed once per release.
+ */
+struct ks_evidence {
+    struct ks_eventlog *event_log; /* NULL when none was submitted */
+    struct ks_pcr_set event_pcrs;  /* its replay: the banks it carries */
+    struct ks_eventlog *app_log;   /* NULL when none was submitted */
+    struct ks_pcr_set app_pcrs;
+    unsigned app_pcr;
+    struct ks_ima_log *ima_log; /* NULL when none was submitted */
+    /* Entries [0, ima_count) replay to the quoted PCR 10 (the longest of
+     * the selected banks' shortest matching prefixes). */
+    size_t ima_count;
+    uint32_t ima_banks; /* bit ks_alg_bank_index(alg): PCR 10 replayed in that bank */
+};
+
+/* ks_evidence_check_logs, keeping the parsed logs in *ret (not written on
+ * failure). Free with ks_evidence_free. */
+KS_WUR int ks_evidence_check(const struct ks_evidence_logs *logs, const TPML_PCR_SELECTION *sel,
+                             const struct ks_pcr_set *quoted, struct ks_evidence **ret,
+                             char *reason, size_t reason_len);
+
+/* NULL is a no-op. */
+void ks_evidence_free(struct ks_evidence *ev);
 
 #endif

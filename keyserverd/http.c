@@ -97,7 +97,31 @@ enum ks_http_code ks_http_code_for(int ks_err)
     case KS_ERR_STORE_UNKNOWN_POLICY:
         return KS_HC_POLICY_DENIED;
     case KS_ERR_RATE_LIMITED:
+    case KS_ERR_ENROLL_TOO_MANY: /* pending enrollments are capped */
         return KS_HC_RATE_LIMITED;
+    /* Enrollment (ep_enroll.c): a malformed certificate is a bad request,
+     * an unknown enrollment id 404, a used one 409 (like a used nonce: the
+     * id is a one-time challenge); every other refusal is 403. */
+    case KS_ERR_EKCERT_PARSE:
+        return KS_HC_BAD_REQUEST;
+    case KS_ERR_ENROLL_UNKNOWN:
+        return KS_HC_NOT_FOUND;
+    case KS_ERR_ENROLL_USED:
+        return KS_HC_NONCE_USED;
+    case KS_ERR_CRED_MALFORMED:
+    case KS_ERR_CRED_INTEGRITY:
+    case KS_ERR_ROCA_WEAK:
+    case KS_ERR_EKCERT_UNTRUSTED:
+    case KS_ERR_EKCERT_EXPIRED:
+    case KS_ERR_EKCERT_NOT_YET_VALID:
+    case KS_ERR_EKCERT_REVOKED:
+    case KS_ERR_EKCERT_KEY_MISMATCH:
+    case KS_ERR_EK_NOT_APPROVED:
+    case KS_ERR_EK_REVOKED:
+    case KS_ERR_ENROLL_REFUSED:
+    case KS_ERR_ENROLL_EXPIRED:
+    case KS_ERR_ENROLL_SECRET:
+        return KS_HC_ATTESTATION_FAILED;
     case KS_ERR_NONCE_CACHE_FULL:
     case KS_ERR_DB_BUSY:
         return KS_HC_UNAVAILABLE;

@@ -55,7 +55,8 @@ unsigned ks_http_code_status(enum ks_http_code code);
 struct ks_http_request {
     const char *method;   /* "GET", "POST", ... */
     const char *path;     /* decoded path, no query string */
-    const char *path_arg; /* {name} of /v1/keys/{name}/public, else NULL */
+    const char *path_arg; /* {name} of /v1/keys/{name}/public, {id} of
+                           * /v1/enroll/{id}/activate, else NULL */
     const uint8_t *body;  /* may be NULL when body_len is 0 */
     size_t body_len;
     const char *client; /* printable client address */

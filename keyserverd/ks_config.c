@@ -116,6 +116,24 @@ static const struct key_def keys[] = {
      F(db_busy_timeout),
      1,
      600000},
+    {{"enroll_lifetime", "enroll-lifetime", false, "SECONDS",
+      "how long an enrollment may be activated (default 300)"},
+     K_UINT,
+     F(enroll_lifetime),
+     10,
+     3600},
+    {{"enroll_max_pending", "enroll-max-pending", false, "N",
+      "pending enrollments at most, in total (default 1024)"},
+     K_UINT,
+     F(enroll_max_pending),
+     1,
+     1000000},
+    {{"enroll_max_pending_per_ek", "enroll-max-pending-per-ek", false, "N",
+      "pending enrollments at most per EK (default 4)"},
+     K_UINT,
+     F(enroll_max_per_ek),
+     1,
+     1000},
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -166,6 +184,9 @@ int ks_config_init(struct ks_config *cfg)
     cfg->log = KS_LOG_STDERR;
     cfg->app_pcr = 15;
     cfg->db_busy_timeout = 5000;
+    cfg->enroll_lifetime = KS_CONFIG_DEFAULT_ENROLL_LIFETIME;
+    cfg->enroll_max_pending = KS_CONFIG_DEFAULT_ENROLL_MAX_PENDING;
+    cfg->enroll_max_per_ek = KS_CONFIG_DEFAULT_ENROLL_MAX_PER_EK;
     return KS_OK;
 }
 

@@ -26,6 +26,11 @@
 #define KS_CONFIG_DEFAULT_NONCE_LIFETIME 60
 #define KS_CONFIG_DEFAULT_RATE_LIMIT 50
 #define KS_CONFIG_DEFAULT_RATE_BURST 100
+/* Enrollment (POST /v1/enroll): lifetime of a pending enrollment and caps
+ * on how many may be pending, in total and per EK. */
+#define KS_CONFIG_DEFAULT_ENROLL_LIFETIME 300
+#define KS_CONFIG_DEFAULT_ENROLL_MAX_PENDING 1024
+#define KS_CONFIG_DEFAULT_ENROLL_MAX_PER_EK 4
 
 /* Bounds on the numeric keys (inclusive). */
 #define KS_CONFIG_MAX_BODY_MIN 64u
@@ -65,6 +70,9 @@ struct ks_config {
     enum ks_log_target log;
     unsigned app_pcr;         /* application PCR of the measured launcher */
     unsigned db_busy_timeout; /* milliseconds a database write waits for a lock */
+    unsigned enroll_lifetime;    /* seconds a pending enrollment may be activated */
+    unsigned enroll_max_pending; /* unexpired pending enrollments, in total */
+    unsigned enroll_max_per_ek;  /* ... and per EK */
 };
 
 /* Description of one key, for the option table of main.c and the docs. */

@@ -14,6 +14,8 @@ static const char *const ep_names[KS_EP_COUNT] = {
     [KS_EP_RELEASE] = "release",
     [KS_EP_KEYS_PUBLIC] = "keys_public",
     [KS_EP_METRICS] = "metrics",
+    [KS_EP_ENROLL] = "enroll",
+    [KS_EP_ENROLL_ACTIVATE] = "enroll_activate",
     [KS_EP_OTHER] = "other",
 };
 

@@ -24,7 +24,9 @@ enum ks_endpoint_id {
     KS_EP_RELEASE,
     KS_EP_KEYS_PUBLIC,
     KS_EP_METRICS,
-    KS_EP_OTHER, /* no route matched */
+    KS_EP_ENROLL,          /* POST /v1/enroll */
+    KS_EP_ENROLL_ACTIVATE, /* POST /v1/enroll/{id}/activate */
+    KS_EP_OTHER,           /* no route matched */
     KS_EP_COUNT,
 };
 

@@ -44,6 +44,8 @@ static const struct route routes[] = {
     {"/v1/challenge", KS_EP_CHALLENGE, "POST", "POST", ks_ep_challenge, true},
     {"/v1/release", KS_EP_RELEASE, "POST", "POST", ks_ep_release, true},
     {NULL, KS_EP_KEYS_PUBLIC, "GET", "GET, HEAD", ks_ep_keys_public, true},
+    {"/v1/enroll", KS_EP_ENROLL, "POST", "POST", ks_ep_enroll, true},
+    {NULL, KS_EP_ENROLL_ACTIVATE, "POST", "POST", ks_ep_enroll_activate, true},
     {"/metrics", KS_EP_METRICS, "GET", "GET, HEAD", ks_ep_metrics, false},
 };
 
@@ -73,6 +75,37 @@ struct request {
     char log_detail[160];
 };
 
+static const struct route *route_of(enum ks_endpoint_id ep)
+{
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (routes[i].ep == ep) {
+            return &routes[i];
+        }
+    }
+    return NULL;
+}
+
+/* /v1/enroll/{id}/activate: {id} (at most arglen - 1 characters; longer
+ * ids are cut and then refused by the endpoint, like key names). */
+static const struct route *enroll_route(const char *url, char *arg, size_t arglen)
+{
+    static const char ep[] = "/v1/enroll/", es[] = "/activate";
+    size_t n = strlen(url);
+    if (n <= sizeof(ep) - 1 + sizeof(es) - 1 || strncmp(url, ep, sizeof(ep) - 1) != 0 ||
+        strcmp(url + n - (sizeof(es) - 1), es) != 0) {
+        return NULL;
+    }
+    const char *id = url + sizeof(ep) - 1;
+    size_t len = n - (sizeof(ep) - 1) - (sizeof(es) - 1);
+    if (memchr(id, '/', len)) {
+        return NULL;
+    }
+    size_t c = len < arglen - 1 ? len : arglen - 1;
+    memcpy(arg, id, c);
+    arg[c] = '\0';
+    return route_of(KS_EP_ENROLL_ACTIVATE);
+}
+
 static const struct route *find_route(const char *url, char *arg, size_t arglen)
 {
     static const char kp[] = "/v1/keys/", ks[] = "/public";
@@ -80,6 +113,10 @@ static const struct route *find_route(const char *url, char *arg, size_t arglen)
         if (routes[i].path && strcmp(url, routes[i].path) == 0) {
             return &routes[i];
         }
+    }
+    const struct route *er = enroll_route(url, arg, arglen);
+    if (er) {
+        return er;
     }
     size_t n = strlen(url);
     if (n > sizeof(kp) - 1 + sizeof(ks) - 1 && strncmp(url, kp, sizeof(kp) - 1) == 0 &&
@@ -92,11 +129,7 @@ static const struct route *find_route(const char *url, char *arg, size_t arglen)
             size_t c = nlen < arglen - 1 ? nlen : arglen - 1;
             memcpy(arg, name, c);
             arg[c] = '\0';
-            for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-                if (!routes[i].path) {
-                    return &routes[i];
-                }
-            }
+            return route_of(KS_EP_KEYS_PUBLIC);
         }
     }
     return NULL;

@@ -219,6 +219,136 @@ const char *ks_strerror(int err)
         return "keyserver did not release every requested key";
     case KS_ERR_RESP_ENC_LEN:
         return "released key's HPKE enc is not 32 bytes";
+
+    case KS_ERR_CRED_MALFORMED:
+        return "malformed credential blob or encrypted secret";
+    case KS_ERR_CRED_INTEGRITY:
+        return "credential integrity check failed (wrong key, name or blob)";
+    case KS_ERR_ROCA_WEAK:
+        return "RSA key has the ROCA fingerprint (CVE-2017-15361)";
+    case KS_ERR_EKCERT_PARSE:
+        return "malformed EK certificate";
+    case KS_ERR_EKCERT_UNTRUSTED:
+        return "EK certificate does not chain to a trusted EK CA";
+    case KS_ERR_EKCERT_EXPIRED:
+        return "EK certificate (or a CA of its chain) has expired";
+    case KS_ERR_EKCERT_NOT_YET_VALID:
+        return "EK certificate (or a CA of its chain) is not yet valid";
+    case KS_ERR_EKCERT_REVOKED:
+        return "EK certificate is revoked";
+    case KS_ERR_EKCERT_KEY_MISMATCH:
+        return "EK certificate's key differs from the EK presented";
+    case KS_ERR_EK_NOT_APPROVED:
+        return "EK is not approved";
+    case KS_ERR_EK_REVOKED:
+        return "EK is revoked";
+    case KS_ERR_ENROLL_REFUSED:
+        return "enrollment refused";
+    case KS_ERR_ENROLL_UNKNOWN:
+        return "unknown enrollment id";
+    case KS_ERR_ENROLL_USED:
+        return "enrollment id already used";
+    case KS_ERR_ENROLL_EXPIRED:
+        return "enrollment expired";
+    case KS_ERR_ENROLL_SECRET:
+        return "wrong activation secret";
+    case KS_ERR_ENROLL_TOO_MANY:
+        return "too many pending enrollments";
+
+    case KS_ERR_SEAL_MAGIC:
+        return "not a sealed file (bad magic)";
+    case KS_ERR_SEAL_VERSION:
+        return "unsupported sealed-file format version";
+    case KS_ERR_SEAL_CHUNK_SIZE:
+        return "sealed-file chunk size out of range";
+    case KS_ERR_SEAL_LENGTH:
+        return "sealed-file plaintext length too large";
+    case KS_ERR_SEAL_KEY_NAME:
+        return "sealed-file key name malformed";
+    case KS_ERR_SEAL_KEY_VERSION:
+        return "sealed-file key version is not the expected one";
+    case KS_ERR_SEAL_HEADER_TRUNCATED:
+        return "sealed-file header truncated";
+    case KS_ERR_SEAL_TRUNCATED:
+        return "sealed file truncated";
+    case KS_ERR_SEAL_TRAILING:
+        return "bytes after the last chunk of the sealed file";
+    case KS_ERR_SEAL_AUTH:
+        return "sealed chunk fails authentication (wrong key, tampered, reordered)";
+    case KS_ERR_SEAL_DIGEST:
+        return "unsealed plaintext does not match the SHA-256 in its header";
+    case KS_ERR_SEAL_KEY_MISMATCH:
+        return "sealed file is for another key name";
+    case KS_ERR_SEAL_INPUT_CHANGED:
+        return "input changed while it was being sealed";
+    case KS_ERR_SEAL_NOT_REGULAR:
+        return "sealed-file input is not a regular file";
+
+    case KS_ERR_MODEL_MAGIC:
+        return "not a model weights file (bad magic)";
+    case KS_ERR_MODEL_VERSION:
+        return "unsupported model weights file version";
+    case KS_ERR_MODEL_DIMS:
+        return "model dimensions invalid or out of range";
+    case KS_ERR_MODEL_SIZE:
+        return "model weights length does not match its dimensions";
+    case KS_ERR_MODEL_MISMATCH:
+        return "model weights dimensions differ from the program's";
+    case KS_ERR_MODEL_PROMPT:
+        return "prompt empty or generation longer than the model context";
+    case KS_ERR_BACKEND_UNKNOWN:
+        return "unknown inference backend";
+    case KS_ERR_BACKEND_UNAVAILABLE:
+        return "inference backend not available in this build or on this machine";
+    case KS_ERR_BACKEND_MLOCK:
+        return "cannot lock the weights in memory (RLIMIT_MEMLOCK?)";
+    case KS_ERR_BACKEND_STATE:
+        return "inference backend call out of order";
+    case KS_ERR_BACKEND_DEVICE:
+        return "inference device error";
+    case KS_ERR_PROGRAM_JSON:
+        return "malformed program manifest JSON";
+    case KS_ERR_PROGRAM_FIELD:
+        return "program manifest field missing, unknown or out of range";
+    case KS_ERR_PROGRAM_SIGNATURE:
+        return "program manifest signature does not verify";
+    case KS_ERR_PROGRAM_KEY:
+        return "CI signing key unusable (not Ed25519)";
+
+    case KS_ERR_APPLOG_STATE:
+        return "application PCR does not match the application log";
+    case KS_ERR_APPLOG_FOREIGN:
+        return "application log holds events other than the launcher's";
+    case KS_ERR_LOADER_CONFIG:
+        return "invalid loader configuration";
+    case KS_ERR_SECMEM:
+        return "secure memory unavailable (cannot lock it or exclude it from core dumps)";
+    case KS_ERR_RECEIPT_MISMATCH:
+        return "receipt does not describe this release";
+    case KS_ERR_STATEMENT:
+        return "request-key statement malformed or for another key";
+    case KS_ERR_FRAME:
+        return "malformed protocol frame";
+    case KS_ERR_PROTO_REQUEST:
+        return "malformed loader request";
+    case KS_ERR_NO_PROGRAM:
+        return "no program loaded";
+    case KS_ERR_PROGRAM_WEIGHTS:
+        return "program names other weights than the sealed file's";
+    case KS_ERR_INFER_KEY:
+        return "request encrypted to another request key";
+    case KS_ERR_INFER_REPLAY:
+        return "replayed request (its HPKE enc was seen before)";
+    case KS_ERR_INFER_STALE:
+        return "request time outside the replay window";
+    case KS_ERR_REPLAY_FULL:
+        return "replay cache full";
+    case KS_ERR_EGRESS:
+        return "egress budget exceeded";
+    case KS_ERR_RESPONSE_OPEN:
+        return "completion fails authentication";
+    case KS_ERR_LOADER_REFUSED:
+        return "the loader refused the request";
     }
     return "unknown error";
 }
@@ -237,11 +367,18 @@ int ks_error_exit_code(int err)
     case KS_ERR_TPM_TCTI:
     case KS_ERR_TPM_CMD:
     case KS_ERR_HTTP_TRANSPORT:
+    /* inference backends: the machine failed, not the input */
+    case KS_ERR_BACKEND_UNAVAILABLE:
+    case KS_ERR_BACKEND_MLOCK:
+    case KS_ERR_BACKEND_DEVICE:
+    case KS_ERR_SECMEM:
         return 3;
     case KS_ERR_INVALID_ARG:
     case KS_ERR_HEX:
     case KS_ERR_BASE64:
     case KS_ERR_NOT_FOUND:
+    case KS_ERR_BACKEND_UNKNOWN:
+    case KS_ERR_LOADER_CONFIG:
         return 2;
     /* store: the database itself failed -> internal; operator mistakes -> usage */
     case KS_ERR_DB:

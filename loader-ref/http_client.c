@@ -276,9 +276,9 @@ static int map_curl_error(CURLcode e, const struct sink *s)
     }
 }
 
-int ks_http_client_post_json(struct ks_http_client *c, const char *path, const char *body,
-                             size_t body_len, struct ks_http_response *ret, char *errbuf,
-                             size_t errlen)
+/* One request: POST body, or GET when post is false. */
+static int perform(struct ks_http_client *c, const char *path, bool post, const char *body,
+                   size_t body_len, struct ks_http_response *ret, char *errbuf, size_t errlen)
 {
     struct sink s = {0};
     char *url = NULL;
@@ -307,11 +307,15 @@ int ks_http_client_post_json(struct ks_http_client *c, const char *path, const c
     s.max = c->max_response;
     c->errbuf[0] = '\0';
     CURLcode e = curl_easy_setopt(c->curl, CURLOPT_URL, url);
-    if (e == CURLE_OK) {
+    if (e == CURLE_OK && post) {
         e = curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
     }
-    if (e == CURLE_OK) {
+    if (e == CURLE_OK && post) {
         e = curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body ? body : "");
+    }
+    if (e == CURLE_OK && !post) {
+        /* The handle may have posted before: back to GET. */
+        e = curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
     }
     if (e == CURLE_OK) {
         e = curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, sink_write);
@@ -353,4 +357,17 @@ out:
     free(s.buf);
     free(url);
     return r;
+}
+
+int ks_http_client_post_json(struct ks_http_client *c, const char *path, const char *body,
+                             size_t body_len, struct ks_http_response *ret, char *errbuf,
+                             size_t errlen)
+{
+    return perform(c, path, true, body, body_len, ret, errbuf, errlen);
+}
+
+int ks_http_client_get(struct ks_http_client *c, const char *path, struct ks_http_response *ret,
+                       char *errbuf, size_t errlen)
+{
+    return perform(c, path, false, NULL, 0, ret, errbuf, errlen);
 }

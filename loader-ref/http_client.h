@@ -74,6 +74,11 @@ KS_WUR int ks_http_client_post_json(struct ks_http_client *c, const char *path, 
                                     size_t body_len, struct ks_http_response *ret, char *errbuf,
                                     size_t errlen);
 
+/* GET base URL + path, otherwise as ks_http_client_post_json (the
+ * request-key statements of GET /v1/keys/{name}/public). */
+KS_WUR int ks_http_client_get(struct ks_http_client *c, const char *path,
+                              struct ks_http_response *ret, char *errbuf, size_t errlen);
+
 /* Free a response's body and zero it. NULL is a no-op. */
 void ks_http_response_clear(struct ks_http_response *resp);
 

@@ -16,6 +16,7 @@
 #include "tpm_alg.h"
 #include "tpm_attest.h"
 #include "tpm_esys.h"
+#include "tpm_esys_internal.h"
 
 struct ks_tpm {
     TSS2_TCTI_CONTEXT *tcti;
@@ -688,4 +689,26 @@ out:
     ks_tpm_quote_clear(&q);
     ks_quote_ak_free(qak);
     return r;
+}
+
+/* ---- for tpm_ek.c (tpm_esys_internal.h) ---------------------------------- */
+
+ESYS_CONTEXT *ks_tpm_esys_context(struct ks_tpm *tpm)
+{
+    return tpm ? tpm->esys : NULL;
+}
+
+ESYS_TR ks_tpm_ak_handle(const struct ks_tpm_ak *ak)
+{
+    return ak ? ak->handle : ESYS_TR_NONE;
+}
+
+ESYS_TR ks_tpm_ak_session(const struct ks_tpm_ak *ak)
+{
+    return ak ? ak->session : ESYS_TR_NONE;
+}
+
+int ks_tpm_fail(struct ks_tpm *tpm, const char *what, TSS2_RC rc)
+{
+    return tss_fail(tpm, what, rc);
 }

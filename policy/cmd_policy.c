@@ -10,11 +10,14 @@
 #include <string.h>
 
 #include "encoding.h"
+#include "keyserverd/policy_rules.h"
+#include "policy/cmd_policy.h"
 #include "policy/ksctl.h"
 #include "policy/ksctl_db.h"
 #include "tpm_alg.h"
 
-/* `ksctl policy create|pcr|activate|show|list`. Edits go to the policy's
+/* `ksctl policy create|pcr|activate|show|list` (learn: cmd_policy_learn.c;
+ * diff, history, rollback, export, import, rule: cmd_policy_io.c). Edits go to the policy's
  * draft version; `activate` makes the draft the active version in one
  * transaction, so the keyserver never judges a release by a half-edited
  * policy. */
@@ -30,7 +33,15 @@ static void usage(FILE *f)
                "       ksctl policy pcr NAME INDEX DIGEST... [--bank BANK] [--remove]\n"
                "       ksctl policy activate NAME [--version N]\n"
                "       ksctl policy show NAME [--version N|--draft] [--json]\n"
-               "       ksctl policy list [--json]\n\n"
+               "       ksctl policy list [--json]\n"
+               "       ksctl policy learn NAME --eventlog FILE [--ima-log FILE] [--app-log FILE]\n"
+               "                          [--pcrs LIST]\n"
+               "       ksctl policy diff NAME [--from N] [--to N]\n"
+               "       ksctl policy history NAME [--json]\n"
+               "       ksctl policy rollback NAME VERSION\n"
+               "       ksctl policy export NAME [--version N|--draft]\n"
+               "       ksctl policy import FILE [--name NAME]\n"
+               "       ksctl policy rule NAME JSON [--remove]\n\n"
                "Manage release policies. Run 'ksctl policy SUBCOMMAND --help'.\n");
 }
 
@@ -324,19 +335,12 @@ out:
 
 static json_t *rule_json(const struct ks_store_rule *rule)
 {
-    json_t *j = json_object();
-    char hex[2 * KS_MAX_DIGEST + 1];
-    if (rule->kind == KS_RULE_PCR) {
-        ks_hex_encode(rule->digest, rule->digest_len, hex);
-        json_object_set_new(j, "kind", json_string("pcr"));
-        json_object_set_new(j, "bank", json_string(ks_alg_name(rule->bank)));
-        json_object_set_new(j, "pcr", json_integer(rule->pcr));
-        json_object_set_new(j, "digest", json_string(hex));
-    } else {
-        json_object_set_new(j, "kind", json_string(rule->kind_name));
+    json_t *j = NULL;
+    if (ks_rule_to_json(rule, &j) < 0) {
+        return json_null();
+    }
+    if (rule->kind == KS_RULE_UNKNOWN) {
         json_object_set_new(j, "known", json_false());
-        json_t *data = rule->data ? json_loads(rule->data, JSON_DECODE_ANY, NULL) : NULL;
-        json_object_set_new(j, "data", data ? data : json_null());
     }
     return j;
 }
@@ -352,10 +356,18 @@ static void print_policy(const struct ks_store_policy *p)
     for (size_t i = 0; i < p->n_rules; i++) {
         const struct ks_store_rule *rule = &p->rules[i];
         char hex[2 * KS_MAX_DIGEST + 1];
+        json_t *j = NULL;
+        char *line = NULL;
         if (rule->kind == KS_RULE_PCR) {
             ks_hex_encode(rule->digest, rule->digest_len, hex);
             printf("  pcr %s:%-2u %s\n", ks_alg_name(rule->bank), rule->pcr, hex);
+        } else if (rule->kind != KS_RULE_UNKNOWN && ks_rule_to_json(rule, &j) == KS_OK &&
+                   (line = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII))) {
+            printf("  %s\n", line);
+            free(line);
+            json_decref(j);
         } else {
+            json_decref(j);
             printf("  rule of a kind this ksctl does not know: ");
             ksctl_print_safe(stdout, rule->kind_name);
             printf(" (the keyserver refuses)\n");
@@ -491,6 +503,12 @@ int ksctl_policy(int argc, char **argv)
     if (strcmp(sub, "list") == 0) {
         ret = parse(argc, argv, "j", 0, 0, &o);
         return ret >= 0 ? ret : cmd_list(&o);
+    }
+    if (strcmp(sub, "learn") == 0) {
+        return ksctl_policy_learn(argc, argv);
+    }
+    if (ksctl_policy_io_has(sub)) {
+        return ksctl_policy_io(argc, argv);
     }
     ksctl_err("policy: unknown subcommand '%s'", sub);
     usage(stderr);

@@ -22,6 +22,8 @@ static const struct command_group groups[] = {
     {"policy", ksctl_policy, "create, edit, activate and show release policies"},
     {"ak", ksctl_ak, "add, list and revoke attestation keys"},
     {"audit", ksctl_audit, "show and verify the audit trail"},
+    {"ekca", ksctl_ekca, "trust EK CAs (and their CRLs) for AK enrollment"},
+    {"ek", ksctl_ek, "list, approve, revoke and remove endorsement keys"},
 };
 
 void ksctl_err(const char *fmt, ...)

@@ -17,6 +17,9 @@ int ksctl_key(int argc, char **argv);
 int ksctl_policy(int argc, char **argv);
 int ksctl_ak(int argc, char **argv);
 int ksctl_audit(int argc, char **argv);
+/* Enrollment: EK CAs and EKs (policy/cmd_ekca.c, policy/cmd_ek.c). */
+int ksctl_ekca(int argc, char **argv);
+int ksctl_ek(int argc, char **argv);
 
 /* Print "ksctl: <message>\n" to stderr. */
 void ksctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -218,6 +218,39 @@ static void test_empty_body(void **state)
     ks_http_client_free(c);
 }
 
+/* GET (request-key statements), also on a handle that posted before: two
+ * connections to one server. */
+static void test_get_roundtrip(void **state)
+{
+    static const char reply[] = "HTTP/1.1 200 OK\r\nContent-Length: 9\r\nConnection: close\r\n\r\n"
+                                "{\"v\": 1}\n";
+    struct server s;
+    struct ks_http_client *c = NULL;
+    struct ks_http_response resp;
+    const struct ks_http_opts o = {.allow_plain_http = true};
+    server_start(&s, reply, sizeof(reply) - 1);
+    assert_int_equal(ks_http_client_new(url_for(&s, ""), &o, &c), KS_OK);
+    assert_int_equal(ks_http_client_post_json(c, "/v1/challenge", "{}", 2, &resp, NULL, 0), KS_OK);
+    pthread_join(s.thread, NULL);
+    assert_true(strncmp(s.request, "POST /v1/challenge HTTP/1.1\r\n", 29) == 0);
+    ks_http_response_clear(&resp);
+    s.request_len = 0;
+    s.request[0] = '\0';
+    assert_int_equal(pthread_create(&s.thread, NULL, serve, &s), 0);
+    assert_int_equal(ks_http_client_get(c, "/v1/keys/req/public", &resp, NULL, 0), KS_OK);
+    server_join(&s);
+    assert_int_equal(s.connections, 2);
+    assert_true(strncmp(s.request, "GET /v1/keys/req/public HTTP/1.1\r\n", 34) == 0);
+    assert_null(strcasestr(s.request, "\r\nContent-Length:"));
+    assert_int_equal(resp.status, 200);
+    assert_int_equal(resp.len, 9);
+    assert_memory_equal(resp.body, "{\"v\": 1}\n", 9);
+    ks_http_response_clear(&resp);
+    assert_int_equal(ks_http_client_get(c, "no-slash", &resp, NULL, 0), KS_ERR_INVALID_ARG);
+    assert_int_equal(ks_http_client_get(NULL, "/x", &resp, NULL, 0), KS_ERR_INVALID_ARG);
+    ks_http_client_free(c);
+}
+
 /* A body past the cap: refused from Content-Length, and while receiving
  * when there is none (chunked). */
 static void test_response_cap(void **state)
@@ -347,7 +380,7 @@ int main(void)
         cmocka_unit_test(test_post_roundtrip),     cmocka_unit_test(test_empty_body),
         cmocka_unit_test(test_response_cap),       cmocka_unit_test(test_no_redirect),
         cmocka_unit_test(test_connection_refused), cmocka_unit_test(test_timeout),
-        cmocka_unit_test(test_post_invalid_args),
+        cmocka_unit_test(test_post_invalid_args),  cmocka_unit_test(test_get_roundtrip),
     };
     return cmocka_run_group_tests(tests, global_setup, global_teardown);
 }

@@ -1,0 +1,354 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "bench_client.h"
+#include "encoding.h"
+#include "hpke.h"
+
+#define RELEASE_LABEL "ks-release-v1" /* sizeof() includes the 0x00 */
+#define NONCE_LEN 32
+#define RESPONSE_MAX (1024 * 1024)
+
+struct ks_bench_conn {
+    const struct ks_bench_target *t;
+    CURL *curl;
+    struct curl_slist *headers;
+    char *body; /* request body, reused */
+    size_t body_cap;
+    char *resp; /* response, NUL-terminated */
+    size_t resp_len, resp_cap;
+    long connects;
+    long status;
+    char error[CURL_ERROR_SIZE + 64];
+};
+
+/* ---- the target ---------------------------------------------------------- */
+
+int ks_bench_target_init(struct ks_bench_target *t, const uint8_t *event_log, size_t event_log_len)
+{
+    if (!t || !t->ak || !t->key_name || !event_log) {
+        return KS_ERR_INVALID_ARG;
+    }
+    char ak_id[KS_TPM_NAME_HEX_MAX];
+    char *log_b64 = NULL;
+    int r = ks_soft_ak_name_hex(t->ak, ak_id);
+    if (r < 0 || (r = ks_base64_encode(event_log, event_log_len, &log_b64)) < 0) {
+        return r;
+    }
+    /* "pcrs":{"sha256":{"0":"<64 hex>",...}}: the selected PCRs. */
+    size_t cap = strlen(ak_id) + strlen(t->key_name) + strlen(log_b64) + 24 * 80 + 128;
+    char *s = malloc(cap);
+    if (!s) {
+        free(log_b64);
+        return KS_ERR_NOMEM;
+    }
+    size_t n = (size_t)snprintf(s, cap, "\"ak_id\":\"%s\",\"keys\":[\"%s\"],\"pcrs\":{\"sha256\":{",
+                                ak_id, t->key_name);
+    const char *sep = "";
+    for (unsigned i = 0; i < KS_PCR_COUNT; i++) {
+        const uint8_t *v;
+        if (!ks_pcr_selection_has(&t->sel, TPM2_ALG_SHA256, i)) {
+            continue;
+        }
+        r = ks_pcr_set_get(&t->pcrs, TPM2_ALG_SHA256, i, &v);
+        if (r < 0) {
+            free(s);
+            free(log_b64);
+            return r;
+        }
+        char hex[65];
+        ks_hex_encode(v, 32, hex);
+        n += (size_t)snprintf(s + n, cap - n, "%s\"%u\":\"%s\"", sep, i, hex);
+        sep = ",";
+    }
+    n += (size_t)snprintf(s + n, cap - n, "}},\"event_log\":\"%s\"", log_b64);
+    free(log_b64);
+    t->fixed_json = s;
+    t->fixed_json_len = n;
+    return KS_OK;
+}
+
+void ks_bench_target_clear(struct ks_bench_target *t)
+{
+    if (!t) {
+        return;
+    }
+    free(t->fixed_json);
+    t->fixed_json = NULL;
+    OPENSSL_cleanse(t->key, sizeof(t->key));
+}
+
+/* ---- one connection ------------------------------------------------------ */
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    struct ks_bench_conn *c = userdata;
+    size_t n = size * nmemb;
+    if (n > RESPONSE_MAX - c->resp_len) {
+        return 0; /* aborts the transfer */
+    }
+    if (c->resp_len + n + 1 > c->resp_cap) {
+        size_t cap = (c->resp_len + n + 1) * 2;
+        char *p = realloc(c->resp, cap);
+        if (!p) {
+            return 0;
+        }
+        c->resp = p;
+        c->resp_cap = cap;
+    }
+    memcpy(c->resp + c->resp_len, ptr, n);
+    c->resp_len += n;
+    c->resp[c->resp_len] = '\0';
+    return n;
+}
+
+int ks_bench_conn_new(const struct ks_bench_target *t, struct ks_bench_conn **ret)
+{
+    if (!t || !t->fixed_json || !ret) {
+        return KS_ERR_INVALID_ARG;
+    }
+    struct ks_bench_conn *c = calloc(1, sizeof(*c));
+    if (!c) {
+        return KS_ERR_NOMEM;
+    }
+    c->t = t;
+    c->body_cap = t->fixed_json_len + 4096;
+    c->body = malloc(c->body_cap);
+    c->curl = curl_easy_init();
+    c->headers = curl_slist_append(NULL, "Content-Type: application/json");
+    /* No "Expect: 100-continue" round trip for bodies over 1 KiB. */
+    struct curl_slist *h = c->headers ? curl_slist_append(c->headers, "Expect:") : NULL;
+    if (!c->body || !c->curl || !h) {
+        ks_bench_conn_free(c);
+        return KS_ERR_NOMEM;
+    }
+    c->headers = h;
+    curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c->curl, CURLOPT_CAINFO, t->cacert);
+    curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(c->curl, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, c);
+    curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, c->error);
+    *ret = c;
+    return KS_OK;
+}
+
+void ks_bench_conn_free(struct ks_bench_conn *c)
+{
+    if (!c) {
+        return;
+    }
+    if (c->curl) {
+        curl_easy_cleanup(c->curl);
+    }
+    curl_slist_free_all(c->headers);
+    free(c->body);
+    free(c->resp);
+    free(c);
+}
+
+long ks_bench_conn_connects(const struct ks_bench_conn *c)
+{
+    return c->connects;
+}
+
+long ks_bench_conn_last_status(const struct ks_bench_conn *c)
+{
+    return c->status;
+}
+
+const char *ks_bench_conn_last_error(const struct ks_bench_conn *c)
+{
+    return c->error;
+}
+
+/* One request on the kept-alive connection; body NULL: GET. KS_OK on 200. */
+static int perform(struct ks_bench_conn *c, const char *path, const char *body, size_t body_len)
+{
+    char url[128];
+    snprintf(url, sizeof(url), "%s%s", c->t->base_url, path);
+    c->resp_len = 0;
+    c->status = 0;
+    c->error[0] = '\0';
+    curl_easy_setopt(c->curl, CURLOPT_URL, url);
+    if (body) {
+        curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
+        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)body_len);
+    } else {
+        curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
+    }
+    CURLcode rc = curl_easy_perform(c->curl);
+    long connects = 0;
+    curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &connects);
+    c->connects += connects;
+    if (rc != CURLE_OK) {
+        if (!c->error[0]) {
+            snprintf(c->error, sizeof(c->error), "%s", curl_easy_strerror(rc));
+        }
+        return KS_ERR_IO;
+    }
+    curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &c->status);
+    if (c->status != 200) {
+        snprintf(c->error, sizeof(c->error), "%s: HTTP %ld: %.120s", path, c->status,
+                 c->resp ? c->resp : "");
+        return KS_ERR_IO;
+    }
+    return KS_OK;
+}
+
+int ks_bench_conn_health(struct ks_bench_conn *c)
+{
+    return c ? perform(c, "/v1/health", NULL, 0) : KS_ERR_INVALID_ARG;
+}
+
+/* A base64 member of a JSON object, decoded to exactly `n` bytes (n > 0) or
+ * at most `max` bytes (n == 0). */
+static int b64_member(json_t *o, const char *name, uint8_t *out, size_t n, size_t max,
+                      size_t *ret_len)
+{
+    json_t *v = json_object_get(o, name);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (!json_is_string(v) ||
+        ks_base64_decode(json_string_value(v), json_string_length(v), &buf, &len) != KS_OK) {
+        return KS_ERR_BASE64;
+    }
+    int r = (n && len != n) || (!n && len > max) ? KS_ERR_TOO_LARGE : KS_OK;
+    if (r == KS_OK) {
+        memcpy(out, buf, len);
+        if (ret_len) {
+            *ret_len = len;
+        }
+    }
+    free(buf);
+    return r;
+}
+
+static int get_nonce(struct ks_bench_conn *c, uint8_t nonce[NONCE_LEN])
+{
+    int r = perform(c, "/v1/challenge", "{}", 2);
+    if (r < 0) {
+        return r;
+    }
+    json_t *o = json_loads(c->resp, 0, NULL);
+    r = o ? b64_member(o, "nonce", nonce, NONCE_LEN, 0, NULL) : KS_ERR_BAD_REQUEST;
+    json_decref(o);
+    return r;
+}
+
+/* Append base64 of buf to the body at *off. */
+static int put_b64(struct ks_bench_conn *c, size_t *off, const char *prefix, const uint8_t *buf,
+                   size_t len)
+{
+    char *s = NULL;
+    int r = ks_base64_encode(buf, len, &s);
+    if (r < 0) {
+        return r;
+    }
+    int n = snprintf(c->body + *off, c->body_cap - *off, "%s%s\"", prefix, s);
+    free(s);
+    if (n < 0 || (size_t)n >= c->body_cap - *off) {
+        return KS_ERR_TOO_LARGE;
+    }
+    *off += (size_t)n;
+    return KS_OK;
+}
+
+/* The released key: HPKE base mode open with info "ks-release-v1" || 0x00 ||
+ * name and the raw nonce as aad, compared with the expected key. */
+static int open_key(struct ks_bench_conn *c, const uint8_t sk[KS_HPKE_SK_LEN],
+                    const uint8_t nonce[NONCE_LEN])
+{
+    static const uint8_t label[] = RELEASE_LABEL;
+    uint8_t info[sizeof(label) + 64];
+    uint8_t enc[KS_HPKE_ENC_LEN], ct[64 + KS_HPKE_TAG_LEN], pt[64];
+    size_t ct_len = 0, pt_len = 0, name_len = strlen(c->t->key_name);
+    int r = KS_ERR_BAD_REQUEST;
+    json_t *root = json_loads(c->resp, 0, NULL);
+    json_t *k = json_array_get(json_object_get(root, "keys"), 0);
+    if (!k || name_len > 64) {
+        goto out;
+    }
+    if ((r = b64_member(k, "enc", enc, sizeof(enc), 0, NULL)) < 0 ||
+        (r = b64_member(k, "ciphertext", ct, 0, sizeof(ct), &ct_len)) < 0) {
+        goto out;
+    }
+    memcpy(info, label, sizeof(label));
+    memcpy(info + sizeof(label), c->t->key_name, name_len);
+    r = ks_hpke_open_base(KS_HPKE_SUITE_DEFAULT, sk, enc, info, sizeof(label) + name_len, nonce,
+                          NONCE_LEN, ct, ct_len, pt, sizeof(pt), &pt_len);
+    if (r == KS_OK &&
+        (pt_len != sizeof(c->t->key) || CRYPTO_memcmp(pt, c->t->key, sizeof(c->t->key)) != 0)) {
+        r = KS_ERR_CRYPTO;
+    }
+out:
+    if (r < 0 && !c->error[0]) {
+        snprintf(c->error, sizeof(c->error), "released key: %s", ks_strerror(r));
+    }
+    OPENSSL_cleanse(pt, sizeof(pt));
+    json_decref(root);
+    return r;
+}
+
+int ks_bench_conn_release(struct ks_bench_conn *c)
+{
+    static const uint8_t label[] = RELEASE_LABEL;
+    uint8_t nonce[NONCE_LEN], sk[KS_HPKE_SK_LEN], pk[KS_HPKE_PK_LEN];
+    uint8_t bind[sizeof(label) + NONCE_LEN + KS_HPKE_PK_LEN], extra[32];
+    struct ks_soft_quote q;
+    size_t off = 0;
+    if (!c) {
+        return KS_ERR_INVALID_ARG;
+    }
+    int r = get_nonce(c, nonce);
+    if (r < 0) {
+        return r;
+    }
+    r = ks_hpke_keygen(sk, pk);
+    if (r < 0) {
+        return r;
+    }
+    memcpy(bind, label, sizeof(label));
+    memcpy(bind + sizeof(label), nonce, NONCE_LEN);
+    memcpy(bind + sizeof(label) + NONCE_LEN, pk, KS_HPKE_PK_LEN);
+    if (EVP_Digest(bind, sizeof(bind), extra, NULL, EVP_sha256(), NULL) != 1) {
+        r = KS_ERR_CRYPTO;
+        goto out;
+    }
+    r = ks_soft_ak_quote(c->t->ak, extra, sizeof(extra), &c->t->sel, &c->t->pcrs, &q);
+    if (r < 0 || (r = put_b64(c, &off, "{\"nonce\":\"", nonce, NONCE_LEN)) < 0 ||
+        (r = put_b64(c, &off, ",\"hpke_pk\":\"", pk, KS_HPKE_PK_LEN)) < 0 ||
+        (r = put_b64(c, &off, ",\"quote\":{\"attest\":\"", q.attest, q.attest_len)) < 0 ||
+        (r = put_b64(c, &off, ",\"signature\":\"", q.sig, q.sig_len)) < 0) {
+        goto out;
+    }
+    if (c->body_cap - off < c->t->fixed_json_len + 3) {
+        r = KS_ERR_TOO_LARGE;
+        goto out;
+    }
+    memcpy(c->body + off, "},", 2);
+    off += 2;
+    memcpy(c->body + off, c->t->fixed_json, c->t->fixed_json_len);
+    off += c->t->fixed_json_len;
+    c->body[off++] = '}';
+    r = perform(c, "/v1/release", c->body, off);
+    if (r == KS_OK) {
+        r = open_key(c, sk, nonce);
+    }
+out:
+    OPENSSL_cleanse(sk, sizeof(sk));
+    return r;
+}

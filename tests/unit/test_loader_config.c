@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include "unit.h"
+
+#include "loader-ref/loader_config.h"
+
+/* ks-loader's configuration file: every key, the defaults, every refusal
+ * with the line it names. */
+
+#define BASE                                                                                       \
+    "keyserver = https://keys.example:8443\n"                                                      \
+    "receipt_key = AAECAw==\n"                                                                     \
+    "request_key = req\n"                                                                          \
+    "sealed = /var/lib/ks/model.sealed\n"                                                          \
+    "socket = /run/ks-loader.sock\n"
+
+static int parse(const char *text, struct ks_loader_config *c, char *err)
+{
+    return ks_loader_config_parse(text, strlen(text), c, err, 200);
+}
+
+static void test_minimal_defaults(void **state)
+{
+    (void)state;
+    struct ks_loader_config c;
+    char err[200];
+    assert_int_equal(parse(BASE, &c, err), KS_OK);
+    assert_string_equal(c.keyserver, "https://keys.example:8443");
+    assert_int_equal(c.receipt_key_len, 4);
+    assert_memory_equal(c.receipt_key, "\0\1\2\3", 4);
+    assert_string_equal(c.request_key, "req");
+    assert_string_equal(c.sealed, "/var/lib/ks/model.sealed");
+    assert_string_equal(c.socket, "/run/ks-loader.sock");
+    assert_string_equal(c.backend, "auto");
+    assert_null(c.cacert);
+    assert_null(c.dek);
+    assert_null(c.pcrs);
+    assert_null(c.ak_dir);
+    assert_false(c.allow_unlocked);
+    assert_false(c.insecure_http);
+    assert_int_equal(c.egress_bytes, 1024 * 1024);
+    assert_int_equal(c.egress_window, 60);
+    assert_int_equal(c.replay_window, 300);
+    assert_int_equal(c.replay_cache, 65536);
+    assert_int_equal(c.max_connections, 16);
+    assert_int_equal(c.idle_timeout, 30);
+    assert_int_equal(c.unseal_threads, 2);
+    assert_int_equal(c.socket_mode, 0660);
+    ks_loader_config_clear(&c);
+    assert_null(c.keyserver);
+    ks_loader_config_clear(NULL);
+}
+
+static void test_every_key(void **state)
+{
+    (void)state;
+    struct ks_loader_config c;
+    char err[200];
+    static const char text[] =
+        "# a comment\n"
+        "\n" BASE "cacert = /etc/ks/ca.pem\n"
+        "tls_pin = sha256//AAAA\n"
+        "  dek   =   weights@3  \r\n"
+        "pcrs = sha256:0-7,15\n"
+        "event_log = /sys/kernel/security/tpm0/binary_bios_measurements\n"
+        "ima_log = /sys/kernel/security/ima/binary_runtime_measurements\n"
+        "ak_dir = /tmp/ak\n"
+        "backend = cpu\n"
+        "unseal_threads = 8\n"
+        "allow_unlocked = yes\n"
+        "socket_mode = 0600\n"
+        "max_connections = 4\n"
+        "idle_timeout = 5\n"
+        "egress_bytes = 64K\n"
+        "egress_window = 3600\n"
+        "replay_window = 30\n"
+        "replay_cache = 1M\n";
+    assert_int_equal(parse(text, &c, err), KS_OK);
+    assert_string_equal(c.cacert, "/etc/ks/ca.pem");
+    assert_string_equal(c.tls_pin, "sha256//AAAA");
+    assert_string_equal(c.dek, "weights@3");
+    assert_string_equal(c.pcrs, "sha256:0-7,15");
+    assert_string_equal(c.ak_dir, "/tmp/ak");
+    assert_string_equal(c.backend, "cpu");
+    assert_int_equal(c.unseal_threads, 8);
+    assert_true(c.allow_unlocked);
+    assert_int_equal(c.socket_mode, 0600);
+    assert_int_equal(c.max_connections, 4);
+    assert_int_equal(c.idle_timeout, 5);
+    assert_int_equal(c.egress_bytes, 65536);
+    assert_int_equal(c.egress_window, 3600);
+    assert_int_equal(c.replay_window, 30);
+    assert_int_equal(c.replay_cache, 1024 * 1024);
+    ks_loader_config_clear(&c);
+    /* Plain HTTP only when asked for. */
+    assert_int_equal(parse("keyserver = http://127.0.0.1:1\ninsecure_http = yes\n"
+                           "receipt_key = AA==\nrequest_key = r\nsealed = s\nsocket = k\n",
+                           &c, err),
+                     KS_OK);
+    assert_true(c.insecure_http);
+    ks_loader_config_clear(&c);
+}
+
+static void test_refused(void **state)
+{
+    (void)state;
+    struct ks_loader_config c;
+    char err[200];
+    static const struct {
+        const char *text, *msg;
+    } bad[] = {
+        {BASE "colour = blue\n", "line 6: unknown key 'colour'"},
+        {BASE "socket = /again\n", "line 6: 'socket' set twice"},
+        {BASE "backend\n", "line 6: expected key = value"},
+        {BASE "backend =\n", "line 6: 'backend' has no value"},
+        {BASE "egress_bytes = lots\n", "line 6: egress_bytes: expected a number"},
+        {BASE "egress_bytes = 0\n", "line 6: egress_bytes: expected 1.."},
+        {BASE "egress_bytes = 10T\n", "line 6: egress_bytes: expected a number"},
+        {BASE "egress_bytes = -1\n", "line 6: egress_bytes: expected a number"},
+        {BASE "max_connections = 1025\n", "line 6: max_connections: expected 1..1024"},
+        {BASE "unseal_threads = 65\n", "line 6: unseal_threads: expected 1..64"},
+        {BASE "socket_mode = 660\n", "line 6: socket_mode: expected an octal mode"},
+        {BASE "socket_mode = 01777\n", "line 6: socket_mode: expected 0..511"},
+        {BASE "allow_unlocked = maybe\n", "line 6: allow_unlocked: expected yes or no"},
+        {BASE "dek = two words\n", "line 6: dek: expected NAME or NAME@VERSION"},
+        {BASE "dek = w@0\n", "line 6: dek: expected NAME or NAME@VERSION"},
+        {BASE "pcrs = sha256:24\n", "line 6: pcrs: expected a selection"},
+        {"keyserver = ftp://x\n", "line 1: keyserver: expected an https:// URL"},
+        {"receipt_key = !!\n", "line 1: receipt_key: expected base64"},
+        {"keyserver = https://k\nreceipt_key = AA==\nrequest_key = r\nsealed = s\n",
+         "'socket' is required"},
+        {"keyserver = http://k\nreceipt_key = AA==\nrequest_key = r\nsealed = s\nsocket = k\n",
+         "keyserver: plain http:// needs insecure_http = yes"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        int r = parse(bad[i].text, &c, err);
+        if (r != KS_ERR_LOADER_CONFIG || strncmp(err, bad[i].msg, strlen(bad[i].msg)) != 0) {
+            fail_msg("case %zu: %d '%s', want '%s'", i, r, err, bad[i].msg);
+        }
+    }
+    static const char nul[] = "keyserver = https://k\0\n";
+    assert_int_equal(ks_loader_config_parse(nul, sizeof(nul) - 1, &c, err, sizeof(err)),
+                     KS_ERR_LOADER_CONFIG);
+    assert_int_equal(ks_loader_config_parse(BASE, KS_LOADER_CONFIG_MAX + 1, &c, err, sizeof(err)),
+                     KS_ERR_LOADER_CONFIG);
+    assert_int_equal(ks_loader_config_parse(NULL, 0, &c, err, sizeof(err)), KS_ERR_INVALID_ARG);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_minimal_defaults),
+        cmocka_unit_test(test_every_key),
+        cmocka_unit_test(test_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
