@@ -121,7 +121,10 @@ static int check_ima_log(const uint8_t *buf, size_t len, const TPML_PCR_SELECTIO
 {
     struct ks_ima_log *log = NULL;
     size_t pos = 0;
-    int r = ks_ima_log_parse(buf, len, NULL, &log, &pos);
+    /* The protocol carries the kernel's binary list (DESIGN "Protocol"):
+     * the ASCII rendering is for people and is refused here. */
+    const struct ks_ima_parse_opts opts = {.format = KS_IMA_FORMAT_BINARY};
+    int r = ks_ima_log_parse(buf, len, &opts, &log, &pos);
     if (r < 0) {
         return fail(r, reason, reason_len, "IMA log malformed at %zu: %s", pos, ks_strerror(r));
     }

@@ -559,6 +559,21 @@ static void test_event_unordered(void **state)
 
 #define RUST_IMA "ima/rust-keylime/ascii_runtime_measurements"
 
+/* The rust-keylime list in the kernel's binary form, what a loader submits
+ * (the keyserver refuses the ASCII rendering). */
+static uint8_t *read_ima_binary(size_t *ret_len)
+{
+    size_t alen = 0;
+    uint8_t *ascii = unit_read(RUST_IMA, &alen);
+    struct ks_ima_log *log = NULL;
+    uint8_t *bin = NULL;
+    assert_int_equal(ks_ima_log_parse(ascii, alen, NULL, &log, NULL), KS_OK);
+    assert_int_equal(ks_ima_log_to_binary(log, &bin, ret_len), KS_OK);
+    ks_ima_log_free(log);
+    free(ascii);
+    return bin;
+}
+
 static void quote_ima(struct machine *m, const struct ks_ima_log *log, size_t count)
 {
     struct ks_pcr_set set;
@@ -578,7 +593,7 @@ static void test_ima_allowlist(void **state)
 {
     (void)state;
     size_t len;
-    uint8_t *buf = unit_read(RUST_IMA, &len);
+    uint8_t *buf = read_ima_binary(&len);
     struct ks_ima_log *log = NULL;
     struct ks_rule_list l = {0};
     struct ks_learn_stats st;
@@ -663,7 +678,7 @@ static void test_ima_modified_log(void **state)
 {
     (void)state;
     size_t len, blen;
-    uint8_t *buf = unit_read(RUST_IMA, &len);
+    uint8_t *buf = read_ima_binary(&len);
     uint8_t *bin = NULL;
     struct ks_ima_log *log = NULL, *mlog = NULL;
     struct ks_rule_list l = {0};
@@ -715,7 +730,7 @@ static void test_evidence_keeps_logs(void **state)
     (void)state;
     size_t len, ilen;
     uint8_t *buf = unit_read(logs[0], &len);
-    uint8_t *ima = unit_read(RUST_IMA, &ilen);
+    uint8_t *ima = read_ima_binary(&ilen);
     struct ks_ima_log *log = NULL;
     struct machine m;
     assert_int_equal(ks_ima_log_parse(ima, ilen, NULL, &log, NULL), KS_OK);
