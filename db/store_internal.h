@@ -58,6 +58,7 @@ enum ks_stmt {
     STMT_PV_INSERT,
     STMT_PV_FIND,
     STMT_PV_BY_STATE,
+    STMT_PV_DRAFT,
     STMT_PV_MAX,
     STMT_PV_SET_STATE,
     STMT_PV_RETIRE_ACTIVE,

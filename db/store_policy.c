@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "encoding.h"
@@ -69,12 +70,23 @@ int ks_store_pv_by_state(struct ks_store *s, int64_t policy_id, const char *stat
                          int64_t *ret_pv_id, uint32_t *ret_version)
 {
     STMT_AUTO sqlite3_stmt *st = NULL;
-    int r = ks_store_stmt(s, STMT_PV_BY_STATE,
-                          "SELECT id, version FROM policy_versions "
-                          "WHERE policy_id = ?1 AND state = ?2",
-                          &st);
-    if (r < 0 || (r = ks_store_bind_int64(s, st, 1, policy_id)) < 0 ||
-        (r = ks_store_bind_text(s, st, 2, state)) < 0) {
+    /* The state is spelled out in the SQL, not bound: the partial unique
+     * indexes on (policy_id) WHERE state = 'active' / 'draft' only serve a
+     * literal, and a bound value makes SQLite re-prepare the statement on
+     * every bind (measured: once per release). */
+    bool active = strcmp(state, "active") == 0;
+    if (!active && strcmp(state, "draft") != 0) {
+        return KS_ERR_INVALID_ARG;
+    }
+    int r = active ? ks_store_stmt(s, STMT_PV_BY_STATE,
+                                   "SELECT id, version FROM policy_versions "
+                                   "WHERE policy_id = ?1 AND state = 'active'",
+                                   &st)
+                   : ks_store_stmt(s, STMT_PV_DRAFT,
+                                   "SELECT id, version FROM policy_versions "
+                                   "WHERE policy_id = ?1 AND state = 'draft'",
+                                   &st);
+    if (r < 0 || (r = ks_store_bind_int64(s, st, 1, policy_id)) < 0) {
         return r;
     }
     int rc = sqlite3_step(st);

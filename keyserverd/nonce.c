@@ -10,6 +10,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "tpm_alg.h"
 #include "keyserverd/nonce.h"
 
 /* Bytes of the nonce covered by the tag, and the replay cache key. */
@@ -95,7 +96,8 @@ static int tag(const struct ks_nonce *n, const uint8_t id[ID_LEN], uint8_t out[K
 {
     uint8_t mac[EVP_MAX_MD_SIZE];
     unsigned int mac_len = 0;
-    if (!HMAC(EVP_sha256(), n->key, KS_NONCE_KEY_LEN, id, ID_LEN, mac, &mac_len) || mac_len != 32) {
+    if (!HMAC(ks_alg_md(KS_ALG_SHA256), n->key, KS_NONCE_KEY_LEN, id, ID_LEN, mac, &mac_len) ||
+        mac_len != 32) {
         return KS_ERR_CRYPTO;
     }
     /* Truncated HMAC (RFC 2104 section 5): 128 bits. */

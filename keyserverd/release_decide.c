@@ -14,6 +14,7 @@
 #include "db/store.h"
 #include "encoding.h"
 #include "hpke.h"
+#include "tpm_alg.h"
 #include "keyserverd/ak_cache.h"
 #include "keyserverd/evidence.h"
 #include "keyserverd/policy_eval.h"
@@ -63,7 +64,9 @@ static int expected_extra_data(const struct ks_release_request *req, uint8_t ret
     memcpy(buf, label, sizeof(label));
     memcpy(buf + sizeof(label), req->nonce, KS_NONCE_LEN);
     memcpy(buf + sizeof(label) + KS_NONCE_LEN, req->hpke_pk, KS_RELEASE_HPKE_PK_LEN);
-    return EVP_Digest(buf, sizeof(buf), ret, NULL, EVP_sha256(), NULL) == 1 ? KS_OK : KS_ERR_CRYPTO;
+    return EVP_Digest(buf, sizeof(buf), ret, NULL, ks_alg_md(KS_ALG_SHA256), NULL) == 1
+               ? KS_OK
+               : KS_ERR_CRYPTO;
 }
 
 static void build_refs(const struct ks_release_request *req, struct decision *d)
@@ -271,8 +274,8 @@ static int make_receipt(struct ks_server_ctx *ctx, const struct ks_release_reque
 {
     char body_hex[65], pk_hex[65], hash_hex[65];
     uint8_t pk_digest[32];
-    if (EVP_Digest(req->hpke_pk, KS_RELEASE_HPKE_PK_LEN, pk_digest, NULL, EVP_sha256(), NULL) !=
-        1) {
+    if (EVP_Digest(req->hpke_pk, KS_RELEASE_HPKE_PK_LEN, pk_digest, NULL, ks_alg_md(KS_ALG_SHA256),
+                   NULL) != 1) {
         return KS_ERR_CRYPTO;
     }
     ks_hex_encode(req->body_sha256, 32, body_hex);

@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "encoding.h"
+#include "tpm_alg.h"
 #include "keyserverd/log.h"
 #include "keyserverd/release_request.h"
 
@@ -421,7 +422,7 @@ int ks_release_request_parse(const uint8_t *body, size_t len, struct ks_release_
         goto out;
     }
     /* The receipt and the audit record carry the hash of the exact bytes. */
-    if (EVP_Digest(body, len, req->body_sha256, NULL, EVP_sha256(), NULL) != 1) {
+    if (EVP_Digest(body, len, req->body_sha256, NULL, ks_alg_md(KS_ALG_SHA256), NULL) != 1) {
         r = KS_ERR_CRYPTO;
         goto out;
     }

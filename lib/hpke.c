@@ -188,16 +188,17 @@ out:
     return r;
 }
 
-int ks_hpke_setup_sender_eph(struct ks_hpke_suite suite, const uint8_t skE[KS_HPKE_SK_LEN],
-                             const uint8_t pkR[KS_HPKE_PK_LEN], const uint8_t *info,
-                             size_t info_len, const struct ks_hpke_psk *psk,
-                             uint8_t ret_enc[KS_HPKE_ENC_LEN], struct ks_hpke_ctx **ret_ctx)
+/* Sender setup with the given ephemeral key, or a fresh one when skE is NULL. */
+static int setup_sender(struct ks_hpke_suite suite, const uint8_t *skE,
+                        const uint8_t pkR[KS_HPKE_PK_LEN], const uint8_t *info, size_t info_len,
+                        const struct ks_hpke_psk *psk, uint8_t ret_enc[KS_HPKE_ENC_LEN],
+                        struct ks_hpke_ctx **ret_ctx)
 {
     struct ks_hpke_ctx *ctx = NULL;
     uint8_t shared_secret[KS_HPKE_NSECRET], enc[KS_HPKE_ENC_LEN];
     int r;
 
-    if (!skE || !pkR || !ret_enc || !ret_ctx) {
+    if (!pkR || !ret_enc || !ret_ctx) {
         return KS_ERR_INVALID_ARG;
     }
     r = check_setup_args(suite, info, info_len, psk);
@@ -225,25 +226,23 @@ out:
     return r;
 }
 
+int ks_hpke_setup_sender_eph(struct ks_hpke_suite suite, const uint8_t skE[KS_HPKE_SK_LEN],
+                             const uint8_t pkR[KS_HPKE_PK_LEN], const uint8_t *info,
+                             size_t info_len, const struct ks_hpke_psk *psk,
+                             uint8_t ret_enc[KS_HPKE_ENC_LEN], struct ks_hpke_ctx **ret_ctx)
+{
+    if (!skE) {
+        return KS_ERR_INVALID_ARG;
+    }
+    return setup_sender(suite, skE, pkR, info, info_len, psk, ret_enc, ret_ctx);
+}
+
 int ks_hpke_setup_sender(struct ks_hpke_suite suite, const uint8_t pkR[KS_HPKE_PK_LEN],
                          const uint8_t *info, size_t info_len, const struct ks_hpke_psk *psk,
                          uint8_t ret_enc[KS_HPKE_ENC_LEN], struct ks_hpke_ctx **ret_ctx)
 {
-    uint8_t skE[KS_HPKE_SK_LEN], pkE[KS_HPKE_PK_LEN];
-    int r;
-
-    if (!pkR || !ret_enc || !ret_ctx) {
-        return KS_ERR_INVALID_ARG;
-    }
     /* Encap's GenerateKeyPair (RFC 9180 section 4.1): fresh per setup. */
-    r = ks_hpke_keygen(skE, pkE);
-    if (r < 0) {
-        goto out;
-    }
-    r = ks_hpke_setup_sender_eph(suite, skE, pkR, info, info_len, psk, ret_enc, ret_ctx);
-out:
-    OPENSSL_cleanse(skE, sizeof(skE));
-    return r;
+    return setup_sender(suite, NULL, pkR, info, info_len, psk, ret_enc, ret_ctx);
 }
 
 int ks_hpke_setup_receiver(struct ks_hpke_suite suite, const uint8_t skR[KS_HPKE_SK_LEN],

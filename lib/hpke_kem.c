@@ -212,17 +212,19 @@ out:
 /* DH(sk, pk) of RFC 9180 section 4.1. The all-zero output of a low-order
  * peer point must be refused (RFC 9180 section 7.1.4, RFC 7748 section 6.1);
  * OpenSSL's X25519 derive fails on it already, and we check again. */
-static int x25519_dh(const uint8_t sk[KS_HPKE_SK_LEN], const uint8_t pk[KS_HPKE_PK_LEN],
-                     uint8_t ret_dh[KS_HPKE_NSECRET])
+/* DH(own, pk) with an already imported private key: importing an X25519
+ * private key costs a scalar multiplication (OpenSSL derives its public key),
+ * so Encap imports the ephemeral key once and uses it for both enc and DH. */
+static int x25519_dh_with(EVP_PKEY *own, const uint8_t pk[KS_HPKE_PK_LEN],
+                          uint8_t ret_dh[KS_HPKE_NSECRET])
 {
     static const uint8_t zero[KS_HPKE_NSECRET];
-    EVP_PKEY *own = NULL, *peer = NULL;
+    EVP_PKEY *peer = NULL;
     EVP_PKEY_CTX *pctx = NULL;
     uint8_t dh[KS_HPKE_NSECRET];
     size_t len = sizeof(dh);
     int r;
 
-    own = EVP_PKEY_new_raw_private_key_ex(NULL, "X25519", NULL, sk, KS_HPKE_SK_LEN);
     peer = EVP_PKEY_new_raw_public_key_ex(NULL, "X25519", NULL, pk, KS_HPKE_PK_LEN);
     if (!own || !peer) {
         r = KS_ERR_CRYPTO;
@@ -254,7 +256,6 @@ static int x25519_dh(const uint8_t sk[KS_HPKE_SK_LEN], const uint8_t pk[KS_HPKE_
 out:
     OPENSSL_cleanse(dh, sizeof(dh));
     EVP_PKEY_CTX_free(pctx);
-    EVP_PKEY_free(own);
     EVP_PKEY_free(peer);
     return r;
 }
@@ -280,21 +281,24 @@ out:
     return r;
 }
 
-/* Encap with a given ephemeral key (RFC 9180 section 4.1): enc = pkE,
- * kem_context = enc || pkR. */
+/* Encap (RFC 9180 section 4.1): enc = pkE, kem_context = enc || pkR. skE is
+ * the given ephemeral key (test vectors) or NULL for a fresh one
+ * (GenerateKeyPair). Two scalar multiplications: pkE and the DH. */
 int ks_hpke_encap(EVP_KDF *kdf, const uint8_t skE[KS_HPKE_SK_LEN],
                   const uint8_t pkR[KS_HPKE_PK_LEN], uint8_t ret_ss[KS_HPKE_NSECRET],
                   uint8_t ret_enc[KS_HPKE_ENC_LEN])
 {
     uint8_t dh[KS_HPKE_NSECRET];
     uint8_t kem_context[KS_HPKE_ENC_LEN + KS_HPKE_PK_LEN];
-    int r;
-
-    r = x25519_dh(skE, pkR, dh);
-    if (r < 0) {
+    size_t plen = KS_HPKE_PK_LEN;
+    int r = KS_ERR_CRYPTO;
+    EVP_PKEY *own = skE ? EVP_PKEY_new_raw_private_key_ex(NULL, "X25519", NULL, skE, KS_HPKE_SK_LEN)
+                        : EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+    if (!own || EVP_PKEY_get_raw_public_key(own, kem_context, &plen) != 1 ||
+        plen != KS_HPKE_PK_LEN) {
         goto out;
     }
-    r = x25519_pub(skE, kem_context);
+    r = x25519_dh_with(own, pkR, dh);
     if (r < 0) {
         goto out;
     }
@@ -306,29 +310,33 @@ int ks_hpke_encap(EVP_KDF *kdf, const uint8_t skE[KS_HPKE_SK_LEN],
     memcpy(ret_enc, kem_context, KS_HPKE_ENC_LEN);
 out:
     OPENSSL_cleanse(dh, sizeof(dh));
+    EVP_PKEY_free(own);
     return r;
 }
 
-/* Decap (RFC 9180 section 4.1): kem_context = enc || pk(skR). */
+/* Decap (RFC 9180 section 4.1): kem_context = enc || pk(skR). skR is
+ * imported once for both (one scalar multiplication for pkR, one for DH). */
 int ks_hpke_decap(EVP_KDF *kdf, const uint8_t enc[KS_HPKE_ENC_LEN],
                   const uint8_t skR[KS_HPKE_SK_LEN], uint8_t ret_ss[KS_HPKE_NSECRET])
 {
     uint8_t dh[KS_HPKE_NSECRET];
     uint8_t kem_context[KS_HPKE_ENC_LEN + KS_HPKE_PK_LEN];
-    int r;
-
-    r = x25519_dh(skR, enc, dh);
+    size_t plen = KS_HPKE_PK_LEN;
+    int r = KS_ERR_CRYPTO;
+    EVP_PKEY *own = EVP_PKEY_new_raw_private_key_ex(NULL, "X25519", NULL, skR, KS_HPKE_SK_LEN);
+    if (!own || EVP_PKEY_get_raw_public_key(own, kem_context + KS_HPKE_ENC_LEN, &plen) != 1 ||
+        plen != KS_HPKE_PK_LEN) {
+        goto out;
+    }
+    r = x25519_dh_with(own, enc, dh);
     if (r < 0) {
         goto out;
     }
     memcpy(kem_context, enc, KS_HPKE_ENC_LEN);
-    r = x25519_pub(skR, kem_context + KS_HPKE_ENC_LEN);
-    if (r < 0) {
-        goto out;
-    }
     r = extract_and_expand(kdf, dh, kem_context, sizeof(kem_context), ret_ss);
 out:
     OPENSSL_cleanse(dh, sizeof(dh));
+    EVP_PKEY_free(own);
     return r;
 }
 

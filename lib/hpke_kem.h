@@ -49,7 +49,8 @@ KS_WUR int ks_hpke_labeled_expand(const struct ks_hpke_labeled_kdf *lk,
                                   const uint8_t prk[KS_HPKE_NH], const char *label,
                                   const uint8_t *info, size_t info_len, uint8_t *ret, size_t L);
 
-/* Encap(pkR) with the ephemeral key skE: shared_secret and enc = pkE.
+/* Encap(pkR) with the ephemeral key skE (NULL: a fresh one): shared_secret
+ * and enc = pkE.
  * KS_ERR_HPKE_KEY for a low-order pkR. */
 KS_WUR int ks_hpke_encap(EVP_KDF *kdf, const uint8_t skE[KS_HPKE_SK_LEN],
                          const uint8_t pkR[KS_HPKE_PK_LEN], uint8_t ret_ss[KS_HPKE_NSECRET],

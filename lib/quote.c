@@ -206,8 +206,7 @@ static int verify_signature(const struct ks_quote_ak *ak, const TPMT_SIGNATURE *
         r = KS_ERR_NOMEM;
         goto out;
     }
-    if (EVP_DigestVerifyInit_ex(mctx, &pctx, EVP_MD_get0_name(ks_alg_md(hash)), NULL, NULL,
-                                ak->pkey, NULL) != 1) {
+    if (EVP_DigestVerifyInit(mctx, &pctx, ks_alg_md(hash), NULL, ak->pkey) != 1) {
         r = KS_ERR_CRYPTO;
         goto out;
     }

@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 
 #include "receipt.h"
+#include "tpm_alg.h"
 
 /* The receipt key must be a NIST P-256 EC key: anything else is refused so a
  * client cannot be talked into accepting a weaker or different algorithm. */
@@ -45,7 +46,7 @@ int ks_receipt_sign(EVP_PKEY *key, const uint8_t *payload, size_t len, uint8_t *
     if (!ctx) {
         return KS_ERR_NOMEM;
     }
-    if (EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key) != 1 ||
+    if (EVP_DigestSignInit(ctx, NULL, ks_alg_md(KS_ALG_SHA256), NULL, key) != 1 ||
         EVP_DigestSign(ctx, NULL, &sig_len, payload, len) != 1) {
         goto out;
     }
@@ -93,7 +94,7 @@ int ks_receipt_verify(const uint8_t *spki, size_t spki_len, const uint8_t *paylo
         goto out;
     }
     r = KS_ERR_CRYPTO;
-    if (EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, key) != 1) {
+    if (EVP_DigestVerifyInit(ctx, NULL, ks_alg_md(KS_ALG_SHA256), NULL, key) != 1) {
         goto out;
     }
     r = EVP_DigestVerify(ctx, sig, sig_len, payload, len) == 1 ? KS_OK : KS_ERR_RECEIPT_SIGNATURE;

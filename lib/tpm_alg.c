@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include "tpm_alg.h"
@@ -54,8 +55,35 @@ int ks_alg_from_name(const char *name, uint16_t *ret_alg)
     return KS_ERR_TPM_ALG;
 }
 
+/*
+ * OpenSSL 3 re-fetches the implementation of a digest given as EVP_sha256()
+ * on every EVP_DigestInit_ex, which costs more than hashing a PCR extend.
+ * The four digests are fetched once per process: a cache of immutable library
+ * objects, written once under pthread_once and never freed (OpenSSL would
+ * keep them alive until exit anyway), not state that changes behaviour.
+ */
+static const EVP_MD *fetched_md[KS_MAX_BANKS];
+static pthread_once_t fetched_once = PTHREAD_ONCE_INIT;
+
+static void fetch_digests(void)
+{
+    static const char *const names[KS_MAX_BANKS] = {"SHA1", "SHA2-256", "SHA2-384", "SHA2-512"};
+    for (int i = 0; i < KS_MAX_BANKS; i++) {
+        fetched_md[i] = EVP_MD_fetch(NULL, names[i], NULL);
+    }
+}
+
 const EVP_MD *ks_alg_md(uint16_t alg)
 {
+    int i = ks_alg_bank_index(alg);
+    if (i < 0) {
+        return NULL;
+    }
+    pthread_once(&fetched_once, fetch_digests);
+    if (fetched_md[i]) {
+        return fetched_md[i];
+    }
+    /* Fetching failed (no default provider?): the legacy static objects. */
     switch (alg) {
     case KS_ALG_SHA1:
         return EVP_sha1();
@@ -63,10 +91,8 @@ const EVP_MD *ks_alg_md(uint16_t alg)
         return EVP_sha256();
     case KS_ALG_SHA384:
         return EVP_sha384();
-    case KS_ALG_SHA512:
-        return EVP_sha512();
     default:
-        return NULL;
+        return EVP_sha512();
     }
 }
 

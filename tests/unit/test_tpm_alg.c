@@ -34,7 +34,14 @@ static void test_from_name(void **state)
 
 static void test_md(void **state)
 {
-    assert_ptr_equal(ks_alg_md(KS_ALG_SHA256), EVP_sha256());
+    /* The fetched implementation of the right digest, the same object on
+     * every call (fetched once). */
+    assert_non_null(ks_alg_md(KS_ALG_SHA256));
+    assert_int_equal(EVP_MD_get_type(ks_alg_md(KS_ALG_SHA256)), EVP_MD_get_type(EVP_sha256()));
+    assert_int_equal(EVP_MD_get_type(ks_alg_md(KS_ALG_SHA1)), EVP_MD_get_type(EVP_sha1()));
+    assert_int_equal(EVP_MD_get_size(ks_alg_md(KS_ALG_SHA384)), 48);
+    assert_int_equal(EVP_MD_get_size(ks_alg_md(KS_ALG_SHA512)), 64);
+    assert_ptr_equal(ks_alg_md(KS_ALG_SHA256), ks_alg_md(KS_ALG_SHA256));
     assert_null(ks_alg_md(0x0000));
 }
 
