@@ -243,7 +243,7 @@ static int get_nonce(struct ks_bench_conn *c, uint8_t nonce[NONCE_LEN])
     if (r < 0) {
         return r;
     }
-    json_t *o = json_loads(c->resp, 0, NULL);
+    json_t *o = c->resp ? json_loads(c->resp, 0, NULL) : NULL;
     r = o ? b64_member(o, "nonce", nonce, NONCE_LEN, 0, NULL) : KS_ERR_BAD_REQUEST;
     json_decref(o);
     return r;
@@ -277,7 +277,7 @@ static int open_key(struct ks_bench_conn *c, const uint8_t sk[KS_HPKE_SK_LEN],
     uint8_t enc[KS_HPKE_ENC_LEN], ct[64 + KS_HPKE_TAG_LEN], pt[64];
     size_t ct_len = 0, pt_len = 0, name_len = strlen(c->t->key_name);
     int r = KS_ERR_BAD_REQUEST;
-    json_t *root = json_loads(c->resp, 0, NULL);
+    json_t *root = c->resp ? json_loads(c->resp, 0, NULL) : NULL;
     json_t *k = json_array_get(json_object_get(root, "keys"), 0);
     if (!k || name_len > 64) {
         goto out;

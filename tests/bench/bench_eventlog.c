@@ -67,7 +67,8 @@ static void put_specid(struct buf *b)
 }
 
 /* Event data of event i: an EV_IPL string, or an EV_EVENT_TAG
- * TCG_PCClientTaggedEvent {taggedEventID, taggedEventDataSize, data}. */
+ * TCG_PCClientTaggedEvent {taggedEventID, taggedEventDataSize, data}.
+ * Returns its length, 0 when it does not fit in cap. */
 static size_t event_data(size_t i, uint32_t *ret_type, uint8_t *out, size_t cap)
 {
     char text[64];
@@ -83,7 +84,7 @@ static size_t event_data(size_t i, uint32_t *ret_type, uint8_t *out, size_t cap)
     put32(&b, (uint32_t)i); /* taggedEventID */
     put32(&b, (uint32_t)tlen);
     put(&b, text, tlen);
-    return b.len;
+    return b.overflow ? 0 : b.len;
 }
 
 int ks_bench_eventlog_make(size_t n_events, uint8_t **ret_log, size_t *ret_len,
@@ -112,6 +113,10 @@ int ks_bench_eventlog_make(size_t n_events, uint8_t **ret_log, size_t *ret_len,
         uint32_t type;
         unsigned pcr = (unsigned)(i % KS_BENCH_EVENTLOG_PCRS);
         size_t dlen = event_data(i, &type, data, sizeof(data));
+        if (dlen == 0) {
+            r = KS_ERR_INTERNAL;
+            goto out;
+        }
         r = ks_alg_hash(KS_ALG_SHA256, data, dlen, NULL, 0, digest);
         if (r < 0) {
             goto out;

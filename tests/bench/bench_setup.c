@@ -331,7 +331,7 @@ int ks_bench_server_start(const struct ks_bench_server_opts *o, const struct ks_
         r = start_daemon(o, &s);
     }
     if (r < 0) {
-        ks_bench_server_cleanup(&s, o->verbose);
+        ks_bench_server_cleanup(&s, true); /* kept: its log says why */
         return r;
     }
     *ret = s;

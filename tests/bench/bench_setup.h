@@ -43,7 +43,8 @@ struct ks_bench_server {
 
 /* Set everything up and start keyserverd; `pcrs` holds the values of the
  * sha256 PCRs 0..7 the policy pins, `key` the 32 bytes `key_name` holds.
- * On failure everything made is removed again and a message is printed.
+ * On failure the daemon is stopped, the directory is kept for its log and
+ * a message is printed.
  * KS_ERR_IO for a command that failed, KS_ERR_INTERNAL for a daemon that
  * did not come up. */
 KS_WUR int ks_bench_server_start(const struct ks_bench_server_opts *o, const struct ks_soft_ak *ak,

@@ -23,6 +23,7 @@
  *   6. the crypto floor of one release (bench_floor.c), in this process.
  */
 
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
@@ -99,7 +100,7 @@ static void sleep_until(double t)
     struct timespec ts;
     ts.tv_sec = (time_t)t;
     ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) != 0) {
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
     }
 }
 
@@ -314,6 +315,7 @@ static void join_workers(struct worker *ws, unsigned n)
 static void finish_phase(struct run *run, struct worker *ws, unsigned n, struct phase *ph)
 {
     struct lat *ls = calloc(n, sizeof(*ls));
+    ph->p50_ms = ph->p99_ms = (double)NAN;
     ph->ok = atomic_load(&run->ok);
     ph->errors = atomic_load(&run->errors);
     snprintf(ph->first_error, sizeof(ph->first_error), "%s", run->first_error);

@@ -143,12 +143,12 @@ void ks_soft_ak_free(struct ks_soft_ak *ak)
 
 enum ks_soft_ak_kind ks_soft_ak_kind(const struct ks_soft_ak *ak)
 {
-    return ak->kind;
+    return ak ? ak->kind : (enum ks_soft_ak_kind)0;
 }
 
 const TPMT_PUBLIC *ks_soft_ak_public(const struct ks_soft_ak *ak)
 {
-    return &ak->pub;
+    return ak ? &ak->pub : NULL;
 }
 
 int ks_soft_ak_public_blob(const struct ks_soft_ak *ak, uint8_t *buf, size_t size, size_t *ret_len)

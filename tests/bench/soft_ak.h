@@ -58,9 +58,10 @@ KS_WUR int ks_soft_ak_new(enum ks_soft_ak_kind kind, struct ks_soft_ak **ret_ak)
  * NULL is a no-op. */
 void ks_soft_ak_free(struct ks_soft_ak *ak);
 
+/* The kind, or 0 for NULL. */
 enum ks_soft_ak_kind ks_soft_ak_kind(const struct ks_soft_ak *ak);
 
-/* The public area (TPMT_PUBLIC) the key claims. */
+/* The public area (TPMT_PUBLIC) the key claims, or NULL for NULL. */
 const TPMT_PUBLIC *ks_soft_ak_public(const struct ks_soft_ak *ak);
 
 /* The public area marshaled as a TPM2B_PUBLIC (Tss2_MU_TPM2B_PUBLIC_Marshal),
