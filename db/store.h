@@ -722,17 +722,20 @@ KS_WUR int ks_store_ekca_crl_add(struct ks_store *s, const char *actor, int64_t 
                                  const uint8_t *crl, size_t crl_len, int64_t this_update,
                                  int64_t next_update);
 
+/* A CA's CRL (DER). */
+struct ks_store_crl {
+    int64_t ca_id;
+    uint8_t *der;
+    size_t len;
+};
+
 /* Everything an EK certificate check needs, read in one read transaction:
- * the CAs (as ks_store_ekca_list) and each CA's CRL (DER). */
+ * the CAs (as ks_store_ekca_list) and each CA's CRL. */
 struct ks_store_ek_trust {
     size_t n_cas;
     struct ks_store_ekca *cas;
     size_t n_crls;
-    struct ks_store_crl {
-        int64_t ca_id;
-        uint8_t *der;
-        size_t len;
-    } *crls;
+    struct ks_store_crl *crls;
 };
 
 KS_WUR int ks_store_ek_trust_load(struct ks_store *s, struct ks_store_ek_trust **ret);

@@ -13,11 +13,11 @@
  * the next request. */
 
 #define EK_COLUMNS                                                                                 \
-    "e.name, e.approved, e.revoked, e.cert IS NOT NULL, ifnull(e.approved_via, ''), "             \
-    "ifnull(e.approved_by, ''), ifnull(e.approved_at, 0), ifnull(e.approved_ca_id, 0), "          \
-    "ifnull(e.ca_id, 0), e.added_by, e.added_at, ifnull(e.revoked_by, ''), "                      \
-    "ifnull(e.revoked_at, 0), ifnull(e.revoke_reason, ''), "                                      \
-    "(SELECT count(*) FROM aks a WHERE a.ek_name = e.name), "                                     \
+    "e.name, e.approved, e.revoked, e.cert IS NOT NULL, ifnull(e.approved_via, ''), "              \
+    "ifnull(e.approved_by, ''), ifnull(e.approved_at, 0), ifnull(e.approved_ca_id, 0), "           \
+    "ifnull(e.ca_id, 0), e.added_by, e.added_at, ifnull(e.revoked_by, ''), "                       \
+    "ifnull(e.revoked_at, 0), ifnull(e.revoke_reason, ''), "                                       \
+    "(SELECT count(*) FROM aks a WHERE a.ek_name = e.name), "                                      \
     "(SELECT count(*) FROM aks a WHERE a.ek_name = e.name AND a.state = 'active')"
 
 static int ek_row(struct ks_store *s, sqlite3_stmt *st, struct ks_store_ek_info *e)
@@ -53,8 +53,8 @@ int ks_store_ek_list(struct ks_store *s, struct ks_store_ek_info **ret, size_t *
     struct ks_store_ek_info *list = NULL;
     size_t n = 0, cap = 0;
     STMT_AUTO sqlite3_stmt *st = NULL;
-    int r = ks_store_estmt(s, STMT_EKX_LIST, "SELECT " EK_COLUMNS " FROM eks e ORDER BY e.name",
-                           &st);
+    int r =
+        ks_store_estmt(s, STMT_EKX_LIST, "SELECT " EK_COLUMNS " FROM eks e ORDER BY e.name", &st);
     if (r < 0) {
         return r;
     }
@@ -102,9 +102,9 @@ int ks_store_ek_get(struct ks_store *s, const char *ek_name, struct ks_store_ek_
         return KS_ERR_INVALID_ARG;
     }
     STMT_AUTO sqlite3_stmt *st = NULL;
-    int r = ks_store_estmt(s, STMT_EKX_GET,
-                           "SELECT " EK_COLUMNS ", e.public, e.cert FROM eks e WHERE e.name = ?1",
-                           &st);
+    int r =
+        ks_store_estmt(s, STMT_EKX_GET,
+                       "SELECT " EK_COLUMNS ", e.public, e.cert FROM eks e WHERE e.name = ?1", &st);
     if (r < 0 || (r = ks_store_bind_text(s, st, 1, ek_name)) < 0) {
         return r;
     }
@@ -280,13 +280,12 @@ static int remove_tx(struct ks_store *s, void *arg)
     {
         /* Its AKs are revoked and unbound (aks.ek_name references eks). */
         STMT_AUTO sqlite3_stmt *st = NULL;
-        r = ks_store_estmt(
-            s, STMT_EKX_REVOKE_AKS,
-            "UPDATE aks SET state = 'revoked', ek_name = NULL, "
-            "revoked_by = CASE WHEN state = 'revoked' THEN revoked_by ELSE ?1 END, "
-            "revoked_at = CASE WHEN state = 'revoked' THEN revoked_at ELSE ?2 END "
-            "WHERE ek_name = ?3",
-            &st);
+        r = ks_store_estmt(s, STMT_EKX_REVOKE_AKS,
+                           "UPDATE aks SET state = 'revoked', ek_name = NULL, "
+                           "revoked_by = CASE WHEN state = 'revoked' THEN revoked_by ELSE ?1 END, "
+                           "revoked_at = CASE WHEN state = 'revoked' THEN revoked_at ELSE ?2 END "
+                           "WHERE ek_name = ?3",
+                           &st);
         if (r < 0 || (r = ks_store_bind_text(s, st, 1, a->actor)) < 0 ||
             (r = ks_store_bind_int64(s, st, 2, ks_store_now())) < 0 ||
             (r = ks_store_bind_text(s, st, 3, a->name)) < 0 ||

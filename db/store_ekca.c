@@ -120,9 +120,9 @@ static int ekca_auto_tx(struct ks_store *s, void *arg)
     char detail[96];
     STMT_AUTO sqlite3_stmt *st = NULL;
     int r = ekca_exists(s, a->id);
-    if (r < 0 || (r = ks_store_estmt(s, STMT_EKCA_SET_AUTO,
-                                     "UPDATE ek_cas SET auto_approve = ?1 WHERE id = ?2", &st)) <
-                     0 ||
+    if (r < 0 ||
+        (r = ks_store_estmt(s, STMT_EKCA_SET_AUTO,
+                            "UPDATE ek_cas SET auto_approve = ?1 WHERE id = ?2", &st)) < 0 ||
         (r = ks_store_bind_int64(s, st, 1, a->on ? 1 : 0)) < 0 ||
         (r = ks_store_bind_int64(s, st, 2, a->id)) < 0 ||
         (r = ks_store_step_done(s, st, "ekca auto-approve")) < 0) {
@@ -184,8 +184,7 @@ static int ekca_remove_tx(struct ks_store *s, void *arg)
     return ks_store_audit_admin(s, a->actor, "ekca.remove", NULL, NULL, NULL, detail);
 }
 
-int ks_store_ekca_remove(struct ks_store *s, const char *actor, int64_t id,
-                         size_t *ret_unapproved)
+int ks_store_ekca_remove(struct ks_store *s, const char *actor, int64_t id, size_t *ret_unapproved)
 {
     if (!s || !ks_store_actor_valid(actor) || id <= 0) {
         return KS_ERR_INVALID_ARG;
@@ -204,16 +203,16 @@ static int ekca_read(struct ks_store *s, struct ks_store_ekca **ret, size_t *ret
     struct ks_store_ekca *list = NULL;
     size_t n = 0, cap = 0;
     STMT_AUTO sqlite3_stmt *st = NULL;
-    int r = ks_store_estmt(
-        s, STMT_EKCA_LIST,
-        "SELECT c.id, c.subject, c.auto_approve, c.added_by, c.added_at, c.cert, "
-        "(SELECT count(*) FROM eks e WHERE e.ca_id = c.id), "
-        "(SELECT max(this_update) FROM ek_ca_crls l WHERE l.ca_id = c.id), "
-        "(SELECT next_update FROM ek_ca_crls l WHERE l.ca_id = c.id "
-        " ORDER BY this_update DESC LIMIT 1), "
-        "EXISTS (SELECT 1 FROM ek_ca_crls l WHERE l.ca_id = c.id) "
-        "FROM ek_cas c ORDER BY c.id",
-        &st);
+    int r =
+        ks_store_estmt(s, STMT_EKCA_LIST,
+                       "SELECT c.id, c.subject, c.auto_approve, c.added_by, c.added_at, c.cert, "
+                       "(SELECT count(*) FROM eks e WHERE e.ca_id = c.id), "
+                       "(SELECT max(this_update) FROM ek_ca_crls l WHERE l.ca_id = c.id), "
+                       "(SELECT next_update FROM ek_ca_crls l WHERE l.ca_id = c.id "
+                       " ORDER BY this_update DESC LIMIT 1), "
+                       "EXISTS (SELECT 1 FROM ek_ca_crls l WHERE l.ca_id = c.id) "
+                       "FROM ek_cas c ORDER BY c.id",
+                       &st);
     if (r < 0) {
         return r;
     }
@@ -372,8 +371,8 @@ static int crls_read(struct ks_store *s, struct ks_store_ek_trust *t)
 {
     size_t cap = 0;
     STMT_AUTO sqlite3_stmt *st = NULL;
-    int r = ks_store_estmt(s, STMT_CRL_ALL, "SELECT ca_id, crl FROM ek_ca_crls ORDER BY ca_id",
-                           &st);
+    int r =
+        ks_store_estmt(s, STMT_CRL_ALL, "SELECT ca_id, crl FROM ek_ca_crls ORDER BY ca_id", &st);
     if (r < 0) {
         return r;
     }

@@ -42,8 +42,8 @@ __attribute__((format(printf, 2, 3))) static void set_reason(struct ks_store_enr
 
 /* {"enrollment":ID,"ek":NAME,"client":..,"ca":N} (all values are hex or
  * numbers; the client address is sanitised by keyserverd). */
-static void detail_json(char *buf, size_t size, const char *id, const char *ek,
-                        const char *client, int64_t ca_id)
+static void detail_json(char *buf, size_t size, const char *id, const char *ek, const char *client,
+                        int64_t ca_id)
 {
     int n = snprintf(buf, size, "{\"enrollment\":\"%s\",\"ek\":\"%s\"", id, ek);
     if (client && n > 0 && (size_t)n < size) {
@@ -78,8 +78,8 @@ static int audit(struct ks_store *s, const char *actor, const char *event, const
     return ks_store_audit_append_tx(s, &e, NULL, NULL);
 }
 
-static int count_pending(struct ks_store *s, enum ks_enroll_stmt slot, const char *sql,
-                         int64_t now, const char *ek, int64_t *ret)
+static int count_pending(struct ks_store *s, enum ks_enroll_stmt slot, const char *sql, int64_t now,
+                         const char *ek, int64_t *ret)
 {
     STMT_AUTO sqlite3_stmt *st = NULL;
     int r = ks_store_estmt(s, slot, sql, &st);
@@ -135,7 +135,8 @@ static int begin_check(struct ks_store *s, struct begin_args *a)
                            "SELECT count(*) FROM enrollments "
                            "WHERE state = 'pending' AND expires_at >= ?1 AND ek_name = ?2",
                            a->now, p->ek_name, &per_ek)) < 0 ||
-        (r = ks_store_ek_state_tx(s, p->ek_name, &es)) < 0 || (r = ak_known(s, p->ak_id, &known)) < 0) {
+        (r = ks_store_ek_state_tx(s, p->ek_name, &es)) < 0 ||
+        (r = ak_known(s, p->ak_id, &known)) < 0) {
         return r;
     }
     if (total >= (int64_t)p->max_pending) {
@@ -143,8 +144,7 @@ static int begin_check(struct ks_store *s, struct begin_args *a)
                    p->max_pending);
         a->refusal = KS_ERR_ENROLL_TOO_MANY;
     } else if (per_ek >= (int64_t)p->max_per_ek) {
-        set_reason(&a->res, "too many pending enrollments for this EK (at most %u)",
-                   p->max_per_ek);
+        set_reason(&a->res, "too many pending enrollments for this EK (at most %u)", p->max_per_ek);
         a->refusal = KS_ERR_ENROLL_TOO_MANY;
     } else if (es.revoked) {
         set_reason(&a->res, "EK is revoked");
@@ -195,8 +195,8 @@ static int begin_tx(struct ks_store *s, void *arg)
         (r = ks_store_bind_text(s, st, 2, p->ek_name)) < 0 ||
         (r = ks_store_bind_blob(s, st, 3, p->ek_pub, p->ek_pub_len)) < 0 ||
         (r = ks_store_bind_blob(s, st, 4, p->ek_cert, p->ek_cert_len)) < 0 ||
-        (r = p->ca_id ? ks_store_bind_int64(s, st, 5, p->ca_id) : ks_store_bind_text(s, st, 5, NULL)) <
-            0 ||
+        (r = p->ca_id ? ks_store_bind_int64(s, st, 5, p->ca_id)
+                      : ks_store_bind_text(s, st, 5, NULL)) < 0 ||
         (r = ks_store_bind_int64(s, st, 6, p->ca_id ? 1 : 0)) < 0 ||
         (r = ks_store_bind_text(s, st, 7, p->ak_id)) < 0 ||
         (r = ks_store_bind_blob(s, st, 8, p->ak_pub, p->ak_pub_len)) < 0 ||
@@ -316,9 +316,8 @@ static int pending_read(struct ks_store *s, struct activate_args *a)
 static int mark_used(struct ks_store *s, struct activate_args *a)
 {
     STMT_AUTO sqlite3_stmt *st = NULL;
-    int r = ks_store_estmt(s, STMT_ENR_USE,
-                           "UPDATE enrollments SET state = 'used', used_at = ?1 WHERE id = ?2",
-                           &st);
+    int r = ks_store_estmt(
+        s, STMT_ENR_USE, "UPDATE enrollments SET state = 'used', used_at = ?1 WHERE id = ?2", &st);
     if (r < 0 || (r = ks_store_bind_int64(s, st, 1, a->now)) < 0 ||
         (r = ks_store_bind_text(s, st, 2, a->id)) < 0) {
         return r;
@@ -330,8 +329,8 @@ static int mark_used(struct ks_store *s, struct activate_args *a)
 static int ca_state(struct ks_store *s, int64_t id, bool *ret_exists, bool *ret_auto)
 {
     STMT_AUTO sqlite3_stmt *st = NULL;
-    int r = ks_store_estmt(s, STMT_ENR_CA_AUTO, "SELECT auto_approve FROM ek_cas WHERE id = ?1",
-                           &st);
+    int r =
+        ks_store_estmt(s, STMT_ENR_CA_AUTO, "SELECT auto_approve FROM ek_cas WHERE id = ?1", &st);
     if (r < 0 || (r = ks_store_bind_int64(s, st, 1, id)) < 0) {
         return r;
     }
@@ -368,13 +367,13 @@ static int activate_record(struct ks_store *s, struct activate_args *a, bool ca_
             (r = ks_store_bind_blob(s, st, 3, pe->ek_cert, pe->ek_cert_len)) < 0 ||
             (r = ks_store_bind_int64(s, st, 4, ca_auto ? 1 : 0)) < 0 ||
             (r = ks_store_bind_text(s, st, 5, ca_auto ? approver : NULL)) < 0 ||
-            (r = ca_auto ? ks_store_bind_int64(s, st, 6, a->now) : ks_store_bind_text(s, st, 6, NULL)) <
-                0 ||
+            (r = ca_auto ? ks_store_bind_int64(s, st, 6, a->now)
+                         : ks_store_bind_text(s, st, 6, NULL)) < 0 ||
             (r = ks_store_bind_text(s, st, 7, ca_auto ? "ca" : NULL)) < 0 ||
-            (r = ca_auto ? ks_store_bind_int64(s, st, 8, pe->ca_id) : ks_store_bind_text(s, st, 8, NULL)) <
-                0 ||
-            (r = pe->ca_id ? ks_store_bind_int64(s, st, 9, pe->ca_id) : ks_store_bind_text(s, st, 9, NULL)) <
-                0 ||
+            (r = ca_auto ? ks_store_bind_int64(s, st, 8, pe->ca_id)
+                         : ks_store_bind_text(s, st, 8, NULL)) < 0 ||
+            (r = pe->ca_id ? ks_store_bind_int64(s, st, 9, pe->ca_id)
+                           : ks_store_bind_text(s, st, 9, NULL)) < 0 ||
             (r = ks_store_bind_text(s, st, 10, a->actor)) < 0 ||
             (r = ks_store_bind_int64(s, st, 11, a->now)) < 0 ||
             (r = ks_store_step_done(s, st, "ek insert")) < 0) {
@@ -481,8 +480,7 @@ static int activate_tx(struct ks_store *s, void *arg)
         set_reason(&a->res, "unknown enrollment id");
         a->refusal = KS_ERR_ENROLL_UNKNOWN;
         detail_json(detail, sizeof(detail), a->id, "", a->client, 0);
-        return audit(s, a->actor, "enroll.activate", NULL, KS_AUDIT_REFUSED, a->res.reason,
-                     detail);
+        return audit(s, a->actor, "enroll.activate", NULL, KS_AUDIT_REFUSED, a->res.reason, detail);
     }
     snprintf(a->res.ak_id, sizeof(a->res.ak_id), "%s", a->pe.ak_id);
     snprintf(a->res.ek_name, sizeof(a->res.ek_name), "%s", a->pe.ek_name);
@@ -507,8 +505,8 @@ int ks_store_enroll_activate(struct ks_store *s, const char *actor, const char *
                              const uint8_t *secret, size_t secret_len, const char *client,
                              int64_t now, struct ks_store_enroll_result *ret)
 {
-    if (!s || !ks_store_actor_valid(actor) || !enroll_id_valid(id) || !secret ||
-        secret_len == 0 || secret_len > KS_STORE_ENROLL_SECRET_MAX || !ret) {
+    if (!s || !ks_store_actor_valid(actor) || !enroll_id_valid(id) || !secret || secret_len == 0 ||
+        secret_len > KS_STORE_ENROLL_SECRET_MAX || !ret) {
         return KS_ERR_INVALID_ARG;
     }
     struct activate_args a;

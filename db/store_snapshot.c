@@ -30,7 +30,8 @@ static int snap_ak(struct ks_store *s, const char *ak_id, struct ks_store_ak *ak
     STMT_AUTO sqlite3_stmt *st = NULL;
     int r = ks_store_stmt(s, STMT_SNAP_AK,
                           "SELECT a.state, a.public, a.vouched_by IS NOT NULL, a.ek_name, "
-                          "coalesce(e.approved, 0), a.last_clock, a.last_reset_count, "
+                          "coalesce(e.approved = 1 AND e.revoked = 0, 0), a.last_clock, "
+                          "a.last_reset_count, "
                           "a.last_restart_count "
                           "FROM aks a LEFT JOIN eks e ON e.name = a.ek_name WHERE a.id = ?1",
                           &st);
@@ -53,6 +54,8 @@ static int snap_ak(struct ks_store *s, const char *ak_id, struct ks_store_ak *ak
     }
     ak->vouched = sqlite3_column_int(st, 2) != 0;
     ak->has_ek = sqlite3_column_type(st, 3) != SQLITE_NULL;
+    /* Fail closed: an AK bound to an EK that is unknown (no row), not
+     * approved or revoked (migration 3) is not usable. */
     ak->ek_approved = ak->has_ek && sqlite3_column_int(st, 4) == 1;
     ak->has_clock = sqlite3_column_type(st, 5) != SQLITE_NULL;
     if (ak->has_clock) {

@@ -25,7 +25,9 @@ ks_endpoint_fn ks_ep_challenge;   /* POST /v1/challenge */
 ks_endpoint_fn ks_ep_release;     /* POST /v1/release */
 ks_endpoint_fn ks_ep_keys_public; /* GET /v1/keys/{name}/public */
 ks_endpoint_fn ks_ep_metrics;     /* GET /metrics */
-ks_endpoint_fn ks_ep_enroll;      /* POST /v1/enroll (ep_enroll.c) */
-ks_endpoint_fn ks_ep_enroll_activate; /* POST /v1/enroll/{id}/activate */
+
+/* ep_enroll.c: POST /v1/enroll and POST /v1/enroll/{id}/activate */
+ks_endpoint_fn ks_ep_enroll;
+ks_endpoint_fn ks_ep_enroll_activate;
 
 #endif

@@ -116,8 +116,8 @@ static int check_cert(struct ks_store *store, const struct ks_enroll_request *re
     for (size_t i = 0; i < trust->n_cas; i++) {
         /* A row that is not a CA any more (ksctl checks on add) is skipped:
          * it cannot make anything trusted. */
-        int rc = ks_ekca_store_add_ca(st, trust->cas[i].cert, trust->cas[i].cert_len,
-                                      trust->cas[i].id);
+        int rc =
+            ks_ekca_store_add_ca(st, trust->cas[i].cert, trust->cas[i].cert_len, trust->cas[i].id);
         if (rc == KS_ERR_NOMEM) {
             r = rc;
             goto out;
@@ -213,8 +213,7 @@ int ks_enroll_decide(struct ks_server_ctx *ctx, const struct ks_enroll_request *
     struct ks_store_enroll_params p;
     struct ks_store_enroll_result sres;
     memset(&p, 0, sizeof(p));
-    if (RAND_priv_bytes(secret, (int)secret_len) != 1 ||
-        RAND_bytes(id_raw, sizeof(id_raw)) != 1) {
+    if (RAND_priv_bytes(secret, (int)secret_len) != 1 || RAND_bytes(id_raw, sizeof(id_raw)) != 1) {
         r = KS_ERR_CRYPTO;
         goto out;
     }

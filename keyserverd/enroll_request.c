@@ -141,8 +141,8 @@ int ks_enroll_request_parse(const uint8_t *body, size_t len, struct ks_enroll_re
     }
     if ((r = get_public(ek, "ek_pub", req->ek_blob, &req->ek_blob_len, &req->ek, req->ek_name,
                         detail, dlen)) != KS_OK ||
-        (r = get_public(ak, "ak_pub", req->ak_blob, &req->ak_blob_len, &req->ak, req->ak_id,
-                        detail, dlen)) != KS_OK) {
+        (r = get_public(ak, "ak_pub", req->ak_blob, &req->ak_blob_len, &req->ak, req->ak_id, detail,
+                        dlen)) != KS_OK) {
         goto out;
     }
     if ((r = ks_tpm_public_name(&req->ak, req->ak_name, &req->ak_name_len)) != KS_OK) {

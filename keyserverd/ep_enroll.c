@@ -57,10 +57,10 @@ static int format_enroll(const struct ks_enroll_request *req, const struct ks_en
 static void refuse(struct ks_http_reply *reply, int r, const char *reason)
 {
     unsigned status = ks_http_status_for(r, NULL);
-    ks_http_reply_error(reply, r, status == 403 || status == 404 || status == 409 || status == 429
-                                      ? reason
-                                      : status == 503 ? "temporarily unavailable; retry"
-                                                      : "internal error");
+    ks_http_reply_error(reply, r,
+                        status == 403 || status == 404 || status == 409 || status == 429 ? reason
+                        : status == 503 ? "temporarily unavailable; retry"
+                                        : "internal error");
     snprintf(reply->log_detail, sizeof(reply->log_detail), "%s", reason);
 }
 

@@ -70,6 +70,8 @@ struct ks_config {
     enum ks_log_target log;
     unsigned app_pcr;         /* application PCR of the measured launcher */
     unsigned db_busy_timeout; /* milliseconds a database write waits for a lock */
+
+    /* POST /v1/enroll */
     unsigned enroll_lifetime;    /* seconds a pending enrollment may be activated */
     unsigned enroll_max_pending; /* unexpired pending enrollments, in total */
     unsigned enroll_max_per_ek;  /* ... and per EK */

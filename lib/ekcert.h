@@ -83,7 +83,7 @@ KS_WUR int ks_ekcert_der(const struct ks_ekcert *cert, uint8_t **ret, size_t *re
 struct ks_ekcert_info {
     char subject[KS_EKCERT_REASON_MAX]; /* RFC 2253, truncated */
     char issuer[KS_EKCERT_REASON_MAX];
-    char serial[2 * 20 + 1]; /* lowercase hex, "" when longer than 20 bytes */
+    char serial[2 * 20 + 1];       /* lowercase hex, "" when longer than 20 bytes */
     int64_t not_before, not_after; /* Unix seconds */
     uint8_t sha256[32];            /* fingerprint of the DER */
     bool is_ca;                    /* basicConstraints cA, or a v1 self-signed root */
@@ -144,7 +144,6 @@ KS_WUR int ks_ekcrl_check(const uint8_t *buf, size_t len, const struct ks_ekcert
 
 /* Does the CRL (DER or PEM) list `cert` (same issuer name, serial listed)?
  * true/false in *ret. KS_ERR_EKCERT_PARSE. */
-KS_WUR int ks_ekcrl_lists(const uint8_t *crl, size_t len, const struct ks_ekcert *cert,
-                          bool *ret);
+KS_WUR int ks_ekcrl_lists(const uint8_t *crl, size_t len, const struct ks_ekcert *cert, bool *ret);
 
 #endif

@@ -237,8 +237,7 @@ static int verify_once(const struct ks_ekca_store *st, const struct ks_ekcert *c
             snprintf(subject, sizeof(subject), "?");
         }
         snprintf(v.reason, sizeof(v.reason), "%s (depth %d, %s)",
-                 X509_verify_cert_error_string(err), X509_STORE_CTX_get_error_depth(ctx),
-                 subject);
+                 X509_verify_cert_error_string(err), X509_STORE_CTX_get_error_depth(ctx), subject);
         r = map_error(err);
         goto out;
     }

@@ -115,9 +115,8 @@ static void keys_wipe(struct cred_keys *k)
     OPENSSL_cleanse(k, sizeof(*k));
 }
 
-int ks_cred_wrap(const TPMT_PUBLIC *ek, const uint8_t *name, size_t name_len,
-                 const uint8_t *secret, size_t secret_len, const uint8_t *seed, size_t seed_len,
-                 TPM2B_ID_OBJECT *ret_blob)
+int ks_cred_wrap(const TPMT_PUBLIC *ek, const uint8_t *name, size_t name_len, const uint8_t *secret,
+                 size_t secret_len, const uint8_t *seed, size_t seed_len, TPM2B_ID_OBJECT *ret_blob)
 {
     struct cred_keys k;
     uint8_t plain[sizeof(TPM2B_DIGEST)], enc_id[sizeof(TPM2B_DIGEST)];

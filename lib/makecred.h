@@ -123,9 +123,8 @@ KS_WUR int ks_makecredential(const TPMT_PUBLIC *ek, const uint8_t *name, size_t 
                              TPM2B_ENCRYPTED_SECRET *ret_enc);
 
 /* TPM2_ActivateCredential in software, with `ek`'s private key. */
-KS_WUR int ks_activatecredential_soft(const TPMT_PUBLIC *ek, EVP_PKEY *ek_priv,
-                                      const uint8_t *name, size_t name_len,
-                                      const TPM2B_ID_OBJECT *blob,
+KS_WUR int ks_activatecredential_soft(const TPMT_PUBLIC *ek, EVP_PKEY *ek_priv, const uint8_t *name,
+                                      size_t name_len, const TPM2B_ID_OBJECT *blob,
                                       const TPM2B_ENCRYPTED_SECRET *enc, uint8_t *ret_secret,
                                       size_t *ret_secret_len);
 
@@ -136,8 +135,7 @@ KS_WUR int ks_activatecredential_soft(const TPMT_PUBLIC *ek, EVP_PKEY *ek_priv,
 KS_WUR int ks_cred_blob_decode(const uint8_t *buf, size_t len, TPM2B_ID_OBJECT *ret);
 KS_WUR int ks_cred_secret_decode(const uint8_t *buf, size_t len, TPM2B_ENCRYPTED_SECRET *ret);
 KS_WUR int ks_cred_blob_encode(const TPM2B_ID_OBJECT *blob, uint8_t **ret, size_t *ret_len);
-KS_WUR int ks_cred_secret_encode(const TPM2B_ENCRYPTED_SECRET *enc, uint8_t **ret,
-                                 size_t *ret_len);
+KS_WUR int ks_cred_secret_encode(const TPM2B_ENCRYPTED_SECRET *enc, uint8_t **ret, size_t *ret_len);
 
 /* tpm2-tools' credential file: u32be KS_CRED_FILE_MAGIC, u32be
  * KS_CRED_FILE_VERSION, TPM2B_ID_OBJECT, TPM2B_ENCRYPTED_SECRET.

@@ -101,8 +101,8 @@ out:
 }
 
 int ks_kdfe(uint16_t hash_alg, const uint8_t *z, size_t z_len, const char *label,
-            const uint8_t *party_u, size_t party_u_len, const uint8_t *party_v,
-            size_t party_v_len, uint32_t bits, uint8_t *ret)
+            const uint8_t *party_u, size_t party_u_len, const uint8_t *party_v, size_t party_v_len,
+            uint32_t bits, uint8_t *ret)
 {
     uint8_t block[KS_MAX_DIGEST];
     uint8_t counter[4];

@@ -250,7 +250,8 @@ int ks_cred_seed_encaps(const TPMT_PUBLIC *key, const char *label, EVP_PKEY *eph
         }
         TPMS_ECC_POINT pt;
         memset(&pt, 0, sizeof(pt));
-        if ((r = ec_coords(eph, ex, ey, fsize)) != KS_OK || (r = ecdh(eph, pkey, z, fsize)) != KS_OK ||
+        if ((r = ec_coords(eph, ex, ey, fsize)) != KS_OK ||
+            (r = ecdh(eph, pkey, z, fsize)) != KS_OK ||
             (r = ecc_seed(key, z, fsize, label, ex, seed, &seed_len)) != KS_OK) {
             goto out;
         }

@@ -12,7 +12,7 @@
 /* The odd primes up to 167: M(512) of RSALib is their product times 2
  * (roca-detect checks the same set). */
 static const uint8_t small_primes[] = {
-    3,  5,  7,  11, 13, 17, 19, 23, 29, 31, 37, 41,  43,  47,  53,  59,  61,  67,  71,
+    3,  5,  7,  11, 13, 17,  19,  23,  29,  31,  37,  41,  43,  47,  53,  59,  61,  67,  71,
     73, 79, 83, 89, 97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167,
 };
 

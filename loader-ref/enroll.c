@@ -67,8 +67,8 @@ int ks_enroll_client_run(struct ks_tpm *tpm, struct ks_tpm_ak *ak,
     }
     size_t cert_len = 0;
     const uint8_t *cert = cfg->send_cert ? ks_tpm_ek_cert(ek, &cert_len) : NULL;
-    if ((r = ks_enroll_client_request(ek_pub, ek_pub_len, cert, cert_len, ak_pub, ak_pub_len,
-                                      &body, &body_len)) != KS_OK ||
+    if ((r = ks_enroll_client_request(ek_pub, ek_pub_len, cert, cert_len, ak_pub, ak_pub_len, &body,
+                                      &body_len)) != KS_OK ||
         (r = ks_http_client_new(cfg->server, cfg->http, &http)) != KS_OK ||
         (r = post(http, "/v1/enroll", body, body_len, &resp, ret_err)) != KS_OK ||
         (r = ks_enroll_client_challenge_parse(resp.body, resp.len, &ch)) != KS_OK) {

@@ -82,8 +82,8 @@ static int fail(struct ks_tpm *tpm, const char *what, int r, const struct ks_att
     const char *cmd = "";
     uint32_t rc = ks_tpm_last_rc(tpm, &cmd);
     if (e && e->http_status) {
-        fprintf(stderr, "ks-attest: %s: refused (HTTP %ld %s): %s\n", what, e->http_status,
-                e->code, e->detail);
+        fprintf(stderr, "ks-attest: %s: refused (HTTP %ld %s): %s\n", what, e->http_status, e->code,
+                e->detail);
     } else if ((r == KS_ERR_TPM_CMD || r == KS_ERR_TPM_TCTI) && *cmd) {
         fprintf(stderr, "ks-attest: %s: %s (%s: TSS2_RC 0x%08x)\n", what, ks_strerror(r), cmd, rc);
     } else {
@@ -127,11 +127,16 @@ static int save(const char *dir, struct ks_tpm_ak *ak, bool save_auth)
 int ks_attest_cmd_enroll(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"server", required_argument, NULL, 's'}, {"out-dir", required_argument, NULL, 'o'},
-        {"tcti", required_argument, NULL, 't'},   {"cacert", required_argument, NULL, 'c'},
-        {"ek", required_argument, NULL, 'e'},     {"no-ek-cert", no_argument, NULL, 'N'},
-        {"rsa", no_argument, NULL, 'R'},          {"save-auth", no_argument, NULL, 'S'},
-        {"insecure-http", no_argument, NULL, 'I'}, {"help", no_argument, NULL, 'h'},
+        {"server", required_argument, NULL, 's'},
+        {"out-dir", required_argument, NULL, 'o'},
+        {"tcti", required_argument, NULL, 't'},
+        {"cacert", required_argument, NULL, 'c'},
+        {"ek", required_argument, NULL, 'e'},
+        {"no-ek-cert", no_argument, NULL, 'N'},
+        {"rsa", no_argument, NULL, 'R'},
+        {"save-auth", no_argument, NULL, 'S'},
+        {"insecure-http", no_argument, NULL, 'I'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *server = NULL, *out_dir = NULL, *tcti = NULL;

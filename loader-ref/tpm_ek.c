@@ -305,9 +305,8 @@ static int ek_policy_session(struct ks_tpm *tpm, const struct ks_tpm_ek *ek, ESY
     TPM2B_DIGEST *digest = NULL;
     ESYS_TR s = ESYS_TR_NONE;
     int r;
-    TSS2_RC rc = Esys_StartAuthSession(esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                       ESYS_TR_NONE, ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym,
-                                       p->nameAlg, &s);
+    TSS2_RC rc = Esys_StartAuthSession(esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                       ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym, p->nameAlg, &s);
     if (rc != TSS2_RC_SUCCESS) {
         return ks_tpm_fail(tpm, "Esys_StartAuthSession (policy)", rc);
     }

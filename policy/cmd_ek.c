@@ -30,15 +30,16 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: ksctl ek list [--json]\n"
-               "       ksctl ek show NAME [--json]\n"
-               "       ksctl ek add --ek-pub FILE [--cert FILE] [--approve]\n"
-               "       ksctl ek approve NAME\n"
-               "       ksctl ek unapprove NAME\n"
-               "       ksctl ek revoke NAME [--reason TEXT]\n"
-               "       ksctl ek remove NAME\n"
-               "       ksctl ek makecredential --ek-pub FILE --name HEX --secret FILE --out FILE\n\n"
-               "Manage endorsement keys. Run 'ksctl ek SUBCOMMAND --help'.\n");
+    fprintf(f,
+            "Usage: ksctl ek list [--json]\n"
+            "       ksctl ek show NAME [--json]\n"
+            "       ksctl ek add --ek-pub FILE [--cert FILE] [--approve]\n"
+            "       ksctl ek approve NAME\n"
+            "       ksctl ek unapprove NAME\n"
+            "       ksctl ek revoke NAME [--reason TEXT]\n"
+            "       ksctl ek remove NAME\n"
+            "       ksctl ek makecredential --ek-pub FILE --name HEX --secret FILE --out FILE\n\n"
+            "Manage endorsement keys. Run 'ksctl ek SUBCOMMAND --help'.\n");
 }
 
 static const char *const help_text[][2] = {
@@ -209,15 +210,15 @@ static json_t *ek_json(const struct ks_store_ek_info *e)
     ksctl_format_time(e->revoked_at, revoked);
     json_t *j = json_pack("{s:s, s:b, s:b, s:b, s:s, s:s, s:I, s:I}", "name", e->name, "approved",
                           e->approved, "revoked", e->revoked, "certificate", e->has_cert, "added",
-                          added, "added_by", e->added_by, "aks", (json_int_t)e->n_aks,
-                          "active_aks", (json_int_t)e->n_active_aks);
+                          added, "added_by", e->added_by, "aks", (json_int_t)e->n_aks, "active_aks",
+                          (json_int_t)e->n_active_aks);
     if (j) {
         json_object_set_new(j, "approved_via",
                             e->approved_via[0] ? json_string(e->approved_via) : json_null());
         json_object_set_new(j, "approval_decided_by",
                             e->approved_at ? json_string(e->approved_by) : json_null());
-        json_object_set_new(j, "approval_decided", e->approved_at ? json_string(approved)
-                                                                  : json_null());
+        json_object_set_new(j, "approval_decided",
+                            e->approved_at ? json_string(approved) : json_null());
         json_object_set_new(j, "ca", e->ca_id ? json_integer(e->ca_id) : json_null());
         json_object_set_new(j, "revoked_at", e->revoked ? json_string(revoked) : json_null());
         json_object_set_new(j, "revoke_reason",
@@ -231,10 +232,10 @@ static void ek_print(const struct ks_store_ek_info *e)
     char added[32];
     ksctl_format_time(e->added_at, added);
     printf("%s %s\n", e->name,
-           e->revoked    ? "revoked"
-           : e->approved ? (strcmp(e->approved_via, "ca") == 0 ? "approved (by its CA)"
-                                                               : "approved")
-                         : "not approved");
+           e->revoked ? "revoked"
+           : e->approved
+               ? (strcmp(e->approved_via, "ca") == 0 ? "approved (by its CA)" : "approved")
+               : "not approved");
     printf("  added %s by ", added);
     ksctl_print_safe(stdout, e->added_by);
     printf(", %s certificate", e->has_cert ? "with" : "no");
@@ -302,17 +303,18 @@ static int cmd_show(struct ek_opts *o)
         ret = ksctl_db_fail(&d, r, NULL);
         goto out;
     }
-    bool have_cert = cert && ks_ekcert_parse(cert, cert_len, &c) == KS_OK &&
-                     ks_ekcert_info(c, &ci) == KS_OK;
+    bool have_cert =
+        cert && ks_ekcert_parse(cert, cert_len, &c) == KS_OK && ks_ekcert_info(c, &ci) == KS_OK;
     if (o->json) {
         json_t *j = ek_json(&info);
         if (j && have_cert) {
             char nb[32], na[32];
             ksctl_format_time(ci.not_before, nb);
             ksctl_format_time(ci.not_after, na);
-            json_object_set_new(j, "cert", json_pack("{s:s, s:s, s:s, s:s, s:s}", "subject",
-                                                     ci.subject, "issuer", ci.issuer, "serial",
-                                                     ci.serial, "not_before", nb, "not_after", na));
+            json_object_set_new(j, "cert",
+                                json_pack("{s:s, s:s, s:s, s:s, s:s}", "subject", ci.subject,
+                                          "issuer", ci.issuer, "serial", ci.serial, "not_before",
+                                          nb, "not_after", na));
         }
         if ((r = ksctl_print_json(j)) < 0) {
             ret = ksctl_db_fail(&d, r, NULL);
@@ -379,8 +381,8 @@ static int cmd_add(struct ek_opts *o)
         r = ks_store_ek_set_approval(d.store, d.actor, name, true);
     }
     if (r < 0) {
-        ret = ksctl_db_fail(&d, r, r == KS_ERR_STORE_EXISTS ? "EK %s is already known" : NULL,
-                            name);
+        ret =
+            ksctl_db_fail(&d, r, r == KS_ERR_STORE_EXISTS ? "EK %s is already known" : NULL, name);
         goto out;
     }
     printf("%s\n", name);
@@ -494,14 +496,10 @@ int ksctl_ek(int argc, char **argv)
         int nargs;
         int (*fn)(struct ek_opts *);
     } subs[] = {
-        {"list", "j", 0, cmd_list},
-        {"show", "j", 1, cmd_show},
-        {"add", "eca", 0, cmd_add},
-        {"approve", "", 1, cmd_change},
-        {"unapprove", "", 1, cmd_change},
-        {"revoke", "r", 1, cmd_change},
-        {"remove", "", 1, cmd_change},
-        {"makecredential", "enso", 0, cmd_makecredential},
+        {"list", "j", 0, cmd_list},       {"show", "j", 1, cmd_show},
+        {"add", "eca", 0, cmd_add},       {"approve", "", 1, cmd_change},
+        {"unapprove", "", 1, cmd_change}, {"revoke", "r", 1, cmd_change},
+        {"remove", "", 1, cmd_change},    {"makecredential", "enso", 0, cmd_makecredential},
     };
     struct ek_opts o;
     if (argc < 2) {

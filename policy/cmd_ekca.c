@@ -25,12 +25,13 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: ksctl ekca add FILE [--auto-approve]\n"
-               "       ksctl ekca list [--json]\n"
-               "       ksctl ekca remove ID\n"
-               "       ksctl ekca auto-approve ID on|off\n"
-               "       ksctl ekca crl add FILE\n\n"
-               "Manage the EK CAs trusted for AK enrollment. Run 'ksctl ekca SUBCOMMAND --help'.\n");
+    fprintf(f,
+            "Usage: ksctl ekca add FILE [--auto-approve]\n"
+            "       ksctl ekca list [--json]\n"
+            "       ksctl ekca remove ID\n"
+            "       ksctl ekca auto-approve ID on|off\n"
+            "       ksctl ekca crl add FILE\n\n"
+            "Manage the EK CAs trusted for AK enrollment. Run 'ksctl ekca SUBCOMMAND --help'.\n");
 }
 
 static void usage_sub(FILE *f, const char *sub)
@@ -200,7 +201,8 @@ static int cmd_add(struct ekca_opts *o)
                                 info.subject);
             goto out;
         }
-        printf("%lld %s%s\n", (long long)id, info.subject, o->auto_approve ? " (auto-approve)" : "");
+        printf("%lld %s%s\n", (long long)id, info.subject,
+               o->auto_approve ? " (auto-approve)" : "");
     }
 out:
     ks_ekcert_free_array(certs, n);
@@ -218,15 +220,15 @@ static json_t *ca_json(const struct ks_store_ekca *c, const struct ks_ekcert_inf
     ksctl_format_time(info->not_after, na);
     json_t *j = json_pack("{s:I, s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:I}", "id", (json_int_t)c->id,
                           "subject", c->subject, "issuer", info->issuer, "auto_approve",
-                          c->auto_approve, "sha256", fp, "not_before", nb, "not_after", na,
-                          "added", added, "eks", (json_int_t)c->n_eks);
+                          c->auto_approve, "sha256", fp, "not_before", nb, "not_after", na, "added",
+                          added, "eks", (json_int_t)c->n_eks);
     if (j) {
         json_object_set_new(j, "added_by", json_string(c->added_by));
         json_object_set_new(j, "crl_this_update",
                             c->has_crl ? json_integer(c->crl_this_update) : json_null());
-        json_object_set_new(j, "crl_next_update", c->has_crl && c->crl_next_update
-                                                      ? json_integer(c->crl_next_update)
-                                                      : json_null());
+        json_object_set_new(j, "crl_next_update",
+                            c->has_crl && c->crl_next_update ? json_integer(c->crl_next_update)
+                                                             : json_null());
     }
     return j;
 }
@@ -251,8 +253,7 @@ static int cmd_list(struct ekca_opts *o)
         struct ks_ekcert *c = NULL;
         struct ks_ekcert_info info;
         memset(&info, 0, sizeof(info));
-        if (ks_ekcert_parse(cas[i].cert, cas[i].cert_len, &c) < 0 ||
-            ks_ekcert_info(c, &info) < 0) {
+        if (ks_ekcert_parse(cas[i].cert, cas[i].cert_len, &c) < 0 || ks_ekcert_info(c, &info) < 0) {
             snprintf(info.issuer, sizeof(info.issuer), "(unparsable)");
         }
         ks_ekcert_free(c);
@@ -396,8 +397,8 @@ static int crl_add(struct ksctl_db *d, const char *path, const uint8_t *buf, siz
         r = ks_store_ekca_crl_add(d->store, d->actor, cas[i].id, der, der_len, info.this_update,
                                   info.next_update);
         if (r == KS_OK) {
-            printf("CRL of EK CA %lld (%zu revoked certificate(s)) added\n",
-                   (long long)cas[i].id, info.n_revoked);
+            printf("CRL of EK CA %lld (%zu revoked certificate(s)) added\n", (long long)cas[i].id,
+                   info.n_revoked);
             r = revoke_listed(d, cas[i].id, der, der_len, &revoked);
         }
         free(der);

@@ -62,6 +62,7 @@ seeds ima -path './ima/*'
 seeds tpm_public -path './quotes/*' \( -name 'ak*.pub' -o -name '*.tpm2b_public.bin' \)
 seeds tpm_attest -path './quotes/*' \( -name 'quote.out' -o -name '*.tpms_attest.bin' \)
 seeds tpm_signature -path './quotes/*' \( -name 'quotesig.out' -o -name '*.tpmt_signature.bin' \)
+seeds ekcert \( -path './certs/*' -o -path './makecred/cred-*' -o -name 'mkcred.out' \)
 
 n=0
 for t in $targets; do

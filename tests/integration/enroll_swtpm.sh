@@ -9,8 +9,8 @@
 # its audit row.
 . "$KS_SRCDIR/tests/integration/common.sh"
 
-need_tools swtpm swtpm_setup swtpm_localca tpm2_createek tpm2_createak tpm2_activatecredential \
-    tpm2_nvdefine tpm2_startauthsession tpm2_policysecret openssl curl python3
+need_tools swtpm swtpm_setup swtpm_localca tpm2_createek tpm2_createak tpm2_activatecredential xxd \
+    tpm2_makecredential tpm2_nvdefine tpm2_startauthsession tpm2_policysecret openssl curl python3
 
 B=$KS_BUILDDIR
 T=$TEST_TMP
@@ -43,7 +43,7 @@ URL=https://127.0.0.1:$(cat "$T/port")
 
 # A key whose policy any state of PCR 23 (never extended here) satisfies.
 $KSCTL policy create p --db "$DB" >/dev/null
-$KSCTL policy pcr p 23 0000000000000000000000000000000000000000000000000000000000000000 \
+$KSCTL policy pcr p 23 0000000000000000000000000000000000000000000000000000000000000000 2>/dev/null \
     --db "$DB" >/dev/null
 $KSCTL policy activate p --db "$DB" >/dev/null
 head -c 32 /dev/urandom >"$T/dek"
@@ -258,12 +258,20 @@ check "ksctl ek makecredential -> tpm2_activatecredential (RSA EK)" sh -c "
     cmp '$T/s.bin' '$T/mk.out'"
 tpm2_flushcontext -l >/dev/null 2>&1
 tpm2_flushcontext -t >/dev/null 2>&1
-check "tpm2_makecredential -T none -> swtpm, the same EK and Name (sanity of the tools)" sh -c "
-    tpm2_makecredential -T none -u '$T/ekrsa.pub' -s '$T/s.bin' -n \$(xxd -p -c 256 '$T/akt.name') \
-        -o '$T/tools.cred' >/dev/null 2>&1 &&
-    $B/ksctl ek makecredential --ek-pub '$T/ekrsa.pub' --name \$(xxd -p -c 256 '$T/akt.name') \
-        --secret '$T/s.bin' --out '$T/mk2.cred' &&
-    [ \$(stat -c %s '$T/tools.cred') = \$(stat -c %s '$T/mk2.cred') ]"
+# tpm2_makecredential for the same EK and Name: swtpm opens it too, and our file
+# has exactly its layout (the contents differ: the seed is random).
+tpm2_makecredential -T none -u "$T/ekrsa.pub" -s "$T/s.bin" -n "$(xxd -p -c 256 "$T/akt.name")" \
+    -o "$T/tools.cred" >/dev/null 2>&1
+check "tpm2_makecredential's credential activates on swtpm to the same secret" sh -c "
+    TPM2TOOLS_TCTI='$TCTI_A' tpm2_startauthsession --policy-session -S '$T/tc.session' >/dev/null &&
+    TPM2TOOLS_TCTI='$TCTI_A' tpm2_policysecret -S '$T/tc.session' -c e >/dev/null &&
+    TPM2TOOLS_TCTI='$TCTI_A' tpm2_activatecredential -c '$T/akt.ctx' -C '$T/ekrsa.ctx' \
+        -i '$T/tools.cred' -o '$T/tc.out' -P 'session:$T/tc.session' >/dev/null 2>&1 &&
+    cmp '$T/s.bin' '$T/tc.out'"
+tpm2_flushcontext -l >/dev/null 2>&1
+tpm2_flushcontext -t >/dev/null 2>&1
+check "... and ksctl ek makecredential's file has its size (same layout)" \
+    sh -c "[ \$(stat -c %s '$T/tools.cred') = \$(stat -c %s '$T/mk.cred') ]"
 
 # ---- refusals, each with its reason and its audit row ------------------------------
 # A credential made for another AK's Name: enroll AK "aky" but activate with AK "akx".

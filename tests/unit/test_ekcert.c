@@ -106,8 +106,7 @@ static void test_swtpm_nv_certs(void **state)
         ks_ekcert_free(c);
         /* ... but padding is padding, and the protocol wants exact DER. */
         padded[len + 50] = 0xff;
-        assert_int_equal(ks_ekcert_parse_nv(padded, len + 100, &c, &der_len),
-                         KS_ERR_EKCERT_PARSE);
+        assert_int_equal(ks_ekcert_parse_nv(padded, len + 100, &c, &der_len), KS_ERR_EKCERT_PARSE);
         assert_int_equal(ks_ekcert_parse(padded, len + 1, &c), KS_ERR_EKCERT_PARSE);
         assert_int_equal(ks_ekcert_parse(buf, len - 1, &c), KS_ERR_EKCERT_PARSE);
         free(padded);
@@ -558,9 +557,9 @@ static void test_parse_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_swtpm_nv_certs),  cmocka_unit_test(test_swtpm_chain),
-        cmocka_unit_test(test_vendor_cas),      cmocka_unit_test(test_profile_ek_cert),
-        cmocka_unit_test(test_crls),            cmocka_unit_test(test_parse_file),
+        cmocka_unit_test(test_swtpm_nv_certs), cmocka_unit_test(test_swtpm_chain),
+        cmocka_unit_test(test_vendor_cas),     cmocka_unit_test(test_profile_ek_cert),
+        cmocka_unit_test(test_crls),           cmocka_unit_test(test_parse_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -105,9 +105,9 @@ static void test_kdf_errors(void **state)
     assert_int_equal(ks_kdfe(0x0010, k, 4, "X", NULL, 0, NULL, 0, 256, out), KS_ERR_TPM_ALG);
     assert_int_equal(ks_kdfa(KS_ALG_SHA256, k, 4, "X", NULL, 0, NULL, 0, 0, out),
                      KS_ERR_INVALID_ARG);
-    assert_int_equal(ks_kdfe(KS_ALG_SHA256, k, 4, "X", NULL, 0, NULL, 0,
-                             8 * KS_KDF_MAX_BYTES + 1, out),
-                     KS_ERR_INVALID_ARG);
+    assert_int_equal(
+        ks_kdfe(KS_ALG_SHA256, k, 4, "X", NULL, 0, NULL, 0, 8 * KS_KDF_MAX_BYTES + 1, out),
+        KS_ERR_INVALID_ARG);
     assert_int_equal(ks_kdfa(KS_ALG_SHA256, NULL, 4, "X", NULL, 0, NULL, 0, 8, out),
                      KS_ERR_INVALID_ARG);
     assert_int_equal(ks_kdfe(KS_ALG_SHA256, k, 4, NULL, NULL, 0, NULL, 0, 8, out),
@@ -338,14 +338,14 @@ static void tools_cross_check(const char *kind)
     uint8_t *want = unit_read("makecred/secret.bin", &want_len);
     assert_int_equal(ks_cred_file_decode(cred, cred_len, &blob, &enc), KS_OK);
     /* Our ActivateCredential recovers tpm2-tools' credential. */
-    assert_int_equal(ks_activatecredential_soft(&ek, priv, name, name_len, &blob, &enc, secret,
-                                                &secret_len),
-                     KS_OK);
+    assert_int_equal(
+        ks_activatecredential_soft(&ek, priv, name, name_len, &blob, &enc, secret, &secret_len),
+        KS_OK);
     assert_int_equal(secret_len, want_len);
     assert_memory_equal(secret, want, want_len);
     /* With the seed tpm2-tools chose, our wrap is byte for byte its blob. */
-    assert_int_equal(
-        ks_cred_seed_decaps(&ek, priv, KS_CRED_LABEL_IDENTITY, &enc, seed, &seed_len), KS_OK);
+    assert_int_equal(ks_cred_seed_decaps(&ek, priv, KS_CRED_LABEL_IDENTITY, &enc, seed, &seed_len),
+                     KS_OK);
     assert_int_equal(seed_len, ks_alg_digest_size(ek.nameAlg));
     assert_int_equal(ks_cred_wrap(&ek, name, name_len, want, want_len, seed, seed_len, &mine),
                      KS_OK);
@@ -353,15 +353,15 @@ static void tools_cross_check(const char *kind)
     assert_memory_equal(mine.credential, blob.credential, blob.size);
     /* Bound to the Name: another object's Name fails the integrity check. */
     name[name_len - 1] ^= 1;
-    assert_int_equal(ks_activatecredential_soft(&ek, priv, name, name_len, &blob, &enc, secret,
-                                                &secret_len),
-                     KS_ERR_CRED_INTEGRITY);
+    assert_int_equal(
+        ks_activatecredential_soft(&ek, priv, name, name_len, &blob, &enc, secret, &secret_len),
+        KS_ERR_CRED_INTEGRITY);
     name[name_len - 1] ^= 1;
     /* Tampered blob. */
     blob.credential[blob.size - 1] ^= 0x80;
-    assert_int_equal(ks_activatecredential_soft(&ek, priv, name, name_len, &blob, &enc, secret,
-                                                &secret_len),
-                     KS_ERR_CRED_INTEGRITY);
+    assert_int_equal(
+        ks_activatecredential_soft(&ek, priv, name, name_len, &blob, &enc, secret, &secret_len),
+        KS_ERR_CRED_INTEGRITY);
     blob.credential[blob.size - 1] ^= 0x80;
     /* And the file round-trips byte for byte. */
     uint8_t *again = NULL;
@@ -414,9 +414,8 @@ static void test_roundtrip(void **state)
         for (size_t j = 0; j < sizeof(secret); j++) {
             secret[j] = (uint8_t)(i * 32 + j);
         }
-        assert_int_equal(ks_makecredential(&eks[i], name, name_len, secret, sizeof(secret), &blob,
-                                           &enc),
-                         KS_OK);
+        assert_int_equal(
+            ks_makecredential(&eks[i], name, name_len, secret, sizeof(secret), &blob, &enc), KS_OK);
         assert_int_equal(blob.size, 2 + ks_alg_digest_size(eks[i].nameAlg) + 2 + sizeof(secret));
         assert_int_equal(ks_activatecredential_soft(&eks[i], privs[i], name, name_len, &blob, &enc,
                                                     got, &got_len),
@@ -426,9 +425,9 @@ static void test_roundtrip(void **state)
         /* Fresh randomness each time. */
         TPM2B_ID_OBJECT blob2;
         TPM2B_ENCRYPTED_SECRET enc2;
-        assert_int_equal(ks_makecredential(&eks[i], name, name_len, secret, sizeof(secret), &blob2,
-                                           &enc2),
-                         KS_OK);
+        assert_int_equal(
+            ks_makecredential(&eks[i], name, name_len, secret, sizeof(secret), &blob2, &enc2),
+            KS_OK);
         assert_memory_not_equal(blob.credential, blob2.credential, blob.size);
         /* Another TPM's EK private key cannot open it. */
         size_t other = (i + 1) % 3;
@@ -443,15 +442,15 @@ static void test_roundtrip(void **state)
     TPM2B_ID_OBJECT blob;
     TPM2B_ENCRYPTED_SECRET enc;
     assert_int_equal(ks_makecredential(&eks[0], name, name_len, secret, 16, &blob, &enc), KS_OK);
-    assert_int_equal(ks_activatecredential_soft(&eks[0], other_rsa, name, name_len, &blob, &enc, got,
-                                                &got_len),
-                     KS_ERR_CRED_MALFORMED);
+    assert_int_equal(
+        ks_activatecredential_soft(&eks[0], other_rsa, name, name_len, &blob, &enc, got, &got_len),
+        KS_ERR_CRED_MALFORMED);
     /* Two P-256 keys: ECDH gives another seed, the HMAC fails. */
     EVP_PKEY *other_ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     assert_int_equal(ks_makecredential(&eks[1], name, name_len, secret, 16, &blob, &enc), KS_OK);
-    assert_int_equal(ks_activatecredential_soft(&eks[1], other_ec, name, name_len, &blob, &enc, got,
-                                                &got_len),
-                     KS_ERR_CRED_INTEGRITY);
+    assert_int_equal(
+        ks_activatecredential_soft(&eks[1], other_ec, name, name_len, &blob, &enc, got, &got_len),
+        KS_ERR_CRED_INTEGRITY);
     EVP_PKEY_free(other_rsa);
     EVP_PKEY_free(other_ec);
     for (size_t i = 0; i < 3; i++) {
@@ -603,18 +602,12 @@ static void test_encode_decode(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_kdfa_vectors),
-        cmocka_unit_test(test_kdfe_vectors),
-        cmocka_unit_test(test_kdf_errors),
-        cmocka_unit_test(test_ecc_encaps_vectors),
-        cmocka_unit_test(test_rsa_decaps_vector),
-        cmocka_unit_test(test_tpm2_tools_rsa2048),
-        cmocka_unit_test(test_tpm2_tools_p256),
-        cmocka_unit_test(test_tpm2_tools_p384),
-        cmocka_unit_test(test_roundtrip),
-        cmocka_unit_test(test_makecred_refusals),
-        cmocka_unit_test(test_keylime_fixture),
-        cmocka_unit_test(test_encode_decode),
+        cmocka_unit_test(test_kdfa_vectors),      cmocka_unit_test(test_kdfe_vectors),
+        cmocka_unit_test(test_kdf_errors),        cmocka_unit_test(test_ecc_encaps_vectors),
+        cmocka_unit_test(test_rsa_decaps_vector), cmocka_unit_test(test_tpm2_tools_rsa2048),
+        cmocka_unit_test(test_tpm2_tools_p256),   cmocka_unit_test(test_tpm2_tools_p384),
+        cmocka_unit_test(test_roundtrip),         cmocka_unit_test(test_makecred_refusals),
+        cmocka_unit_test(test_keylime_fixture),   cmocka_unit_test(test_encode_decode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -85,9 +85,9 @@ static void test_ekca(void **state)
     assert_int_equal(ks_store_ekca_add(f->s, ACTOR, "CN=B", cert_b, sizeof(cert_b), false, &b),
                      KS_OK);
     assert_true(a > 0 && b > a);
-    assert_int_equal(ks_store_ekca_add(f->s, ACTOR, "CN=A again", cert_a, sizeof(cert_a), false,
-                                       NULL),
-                     KS_ERR_STORE_EXISTS);
+    assert_int_equal(
+        ks_store_ekca_add(f->s, ACTOR, "CN=A again", cert_a, sizeof(cert_a), false, NULL),
+        KS_ERR_STORE_EXISTS);
     assert_int_equal(ks_store_ekca_list(f->s, &cas, &n), KS_OK);
     assert_int_equal(n, 2);
     assert_string_equal(cas[0].subject, "CN=A");
@@ -181,8 +181,8 @@ static void test_enroll_lifecycle(void **state)
     /* A second AK of the same machine: the EK is known and approved. */
     p = params(ID2, EK1, AK2, ca);
     assert_int_equal(ks_store_enroll_begin(f->s, "keyserverd", &p, &res), KS_OK);
-    assert_int_equal(ks_store_enroll_activate(f->s, "keyserverd", ID2, secret, sizeof(secret),
-                                              NULL, NOW + 10, &res),
+    assert_int_equal(ks_store_enroll_activate(f->s, "keyserverd", ID2, secret, sizeof(secret), NULL,
+                                              NOW + 10, &res),
                      KS_OK);
     assert_true(res.ek_approved);
 
@@ -295,9 +295,11 @@ static void test_enroll_refusals(void **state)
     p.now = NOW + 301;
     assert_int_equal(ks_store_enroll_begin(f->s, "keyserverd", &p, &res), KS_OK);
     /* An AK that is already registered. */
-    assert_int_equal(ks_store_ak_add(f->s, ACTOR, "000b4444444444444444444444444444444444444444444444444444444444444444", pub,
-                                     sizeof(pub), NULL),
-                     KS_OK);
+    assert_int_equal(
+        ks_store_ak_add(f->s, ACTOR,
+                        "000b4444444444444444444444444444444444444444444444444444444444444444", pub,
+                        sizeof(pub), NULL),
+        KS_OK);
     p = params("00000000000000000000000000000004", EK2,
                "000b4444444444444444444444444444444444444444444444444444444444444444", ca);
     p.now = NOW + 301;
@@ -335,27 +337,29 @@ static void test_activate_refusals(void **state)
     assert_int_equal(ks_store_enroll_begin(f->s, "keyserverd", &p, &res), KS_OK);
 
     /* Unknown id. */
-    assert_int_equal(ks_store_enroll_activate(f->s, "keyserverd", "00000000000000000000000000000009",
-                                              secret, sizeof(secret), NULL, NOW, &res),
+    assert_int_equal(ks_store_enroll_activate(f->s, "keyserverd",
+                                              "00000000000000000000000000000009", secret,
+                                              sizeof(secret), NULL, NOW, &res),
                      KS_ERR_ENROLL_UNKNOWN);
     /* Wrong secret: refused, and the enrollment is consumed. */
     assert_int_equal(ks_store_enroll_activate(f->s, "keyserverd", ID1, wrong, sizeof(wrong), NULL,
                                               NOW + 1, &res),
                      KS_ERR_ENROLL_SECRET);
     assert_string_equal(res.ak_id, AK1);
-    assert_int_equal(ks_store_enroll_activate(f->s, "keyserverd", ID1, secret, sizeof(secret),
-                                              NULL, NOW + 2, &res),
+    assert_int_equal(ks_store_enroll_activate(f->s, "keyserverd", ID1, secret, sizeof(secret), NULL,
+                                              NOW + 2, &res),
                      KS_ERR_ENROLL_USED);
-    assert_int_equal(ks_store_release_snapshot(f->s, AK1, NULL, 0, &(struct ks_store_snapshot *){NULL}),
-                     KS_ERR_STORE_UNKNOWN_AK);
+    assert_int_equal(
+        ks_store_release_snapshot(f->s, AK1, NULL, 0, &(struct ks_store_snapshot *){NULL}),
+        KS_ERR_STORE_UNKNOWN_AK);
     /* Expired. */
-    assert_int_equal(ks_store_enroll_activate(f->s, "keyserverd", ID2, secret, sizeof(secret),
-                                              NULL, NOW + 301, &res),
+    assert_int_equal(ks_store_enroll_activate(f->s, "keyserverd", ID2, secret, sizeof(secret), NULL,
+                                              NOW + 301, &res),
                      KS_ERR_ENROLL_EXPIRED);
     /* The CA removed between enroll and activate. */
     assert_int_equal(ks_store_ekca_remove(f->s, ACTOR, ca, NULL), KS_OK);
-    assert_int_equal(ks_store_enroll_activate(f->s, "keyserverd", ID3, secret, sizeof(secret),
-                                              NULL, NOW + 3, &res),
+    assert_int_equal(ks_store_enroll_activate(f->s, "keyserverd", ID3, secret, sizeof(secret), NULL,
+                                              NOW + 3, &res),
                      KS_ERR_ENROLL_REFUSED);
     assert_non_null(strstr(res.reason, "removed"));
     assert_int_equal(audit_count(f, "enroll.activate", "refused"), 5);
@@ -368,8 +372,9 @@ static void test_activate_refusals(void **state)
     p = params("0000000000000000000000000000000a", EK2, AK2, ca2);
     p.now = NOW + 10;
     assert_int_equal(ks_store_enroll_begin(f->s, "keyserverd", &p, &res), KS_OK);
-    assert_int_equal(ks_store_enroll_activate(f->s, "keyserverd", "0000000000000000000000000000000a",
-                                              secret, sizeof(secret), NULL, NOW + 11, &res),
+    assert_int_equal(ks_store_enroll_activate(f->s, "keyserverd",
+                                              "0000000000000000000000000000000a", secret,
+                                              sizeof(secret), NULL, NOW + 11, &res),
                      KS_OK);
     assert_false(res.ek_approved);
     snapshot_ak(f, AK2, &ak);
@@ -378,8 +383,8 @@ static void test_activate_refusals(void **state)
     p = params("0000000000000000000000000000000b", EK1, AK3, ca2);
     p.now = NOW + 300 + KS_STORE_ENROLL_RETAIN_S + 10;
     assert_int_equal(ks_store_enroll_begin(f->s, "keyserverd", &p, &res), KS_OK);
-    assert_int_equal(ks_store_enroll_activate(f->s, "keyserverd", ID1, secret, sizeof(secret),
-                                              NULL, p.now, &res),
+    assert_int_equal(ks_store_enroll_activate(f->s, "keyserverd", ID1, secret, sizeof(secret), NULL,
+                                              p.now, &res),
                      KS_ERR_ENROLL_UNKNOWN);
     struct ks_audit_verify v;
     assert_int_equal(ks_store_audit_verify(f->s, &v), KS_OK);
@@ -401,13 +406,25 @@ static void test_schema_guards(void **state)
     assert_int_equal(ks_store_ek_revoke(f->s, ACTOR, EK1, NULL), KS_OK);
     sqlite3 *db = raw_open(f);
     assert_int_equal(raw_exec(db, "UPDATE eks SET revoked = 0"), SQLITE_CONSTRAINT_TRIGGER);
-    assert_int_equal(raw_exec(db, "UPDATE eks SET approved = 1, approved_by = 'x', approved_at = 1"),
-                     SQLITE_CONSTRAINT_TRIGGER);
+    assert_int_equal(
+        raw_exec(db, "UPDATE eks SET approved = 1, approved_by = 'x', approved_at = 1"),
+        SQLITE_CONSTRAINT_TRIGGER);
     assert_int_equal(raw_exec(db, "INSERT INTO enrollments (id, ek_name, ek_public, ak_id, "
                                   "ak_public, secret_hash, created_at, expires_at, state) "
                                   "VALUES ('abc', '000b', x'00', '000b', x'00', x'00', 1, 2, "
                                   "'pending')"),
                      SQLITE_CONSTRAINT_CHECK);
+    /* Even with the trigger gone (a hand edit), the release snapshot does not
+     * count a revoked EK as approved. */
+    assert_int_equal(ks_store_ak_add(f->s, ACTOR, AK1, pub, sizeof(pub), EK1), KS_OK);
+    assert_int_equal(raw_exec(db, "DROP TRIGGER eks_revoked_not_approved_update"), SQLITE_OK);
+    assert_int_equal(raw_exec(db, "UPDATE eks SET approved = 1, approved_by = 'x', "
+                                  "approved_at = 1"),
+                     SQLITE_OK);
+    struct ks_store_ak ak;
+    snapshot_ak(f, AK1, &ak);
+    assert_true(ak.has_ek);
+    assert_false(ak.ek_approved);
     sqlite3_close(db);
 }
 
