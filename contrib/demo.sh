@@ -5,15 +5,25 @@
 #   1. installs the dependencies and builds the tree (in _build/);
 #   2. starts a swtpm with an EK certificate and replays the measured events
 #      of a real Secure Boot firmware log (tests/data) into its PCRs 0-7;
-#   3. sets up a keyserver: database, master key, TLS certificate, a policy
-#      pinning the boot chain (PCRs 0-7 as the log replays them), and a
-#      data-encryption key;
-#   4. the loader side attests: challenge -> TPM quote bound to the nonce and
-#      a one-time HPKE key -> release (with the event log) -> the key arrives
-#      HPKE-wrapped and is unwrapped; it is the key that was imported;
-#   5. a machine whose boot chain differs (one more measurement in PCR 4, as
-#      a modified boot loader would make) is refused, and the audit trail
-#      records both decisions in a verifiable hash chain.
+#   3. sets up a keyserver: database, master key, TLS certificate;
+#   4. the data owner generates a model and seals it under a fresh
+#      data-encryption key (DEK) that goes straight into the keyserver; the
+#      CI signs the program that may run on it; a request (HPKE) key is made
+#      for the end users;
+#   5. a policy pins the boot chain (PCRs 0-7 as the log replays them) and
+#      PCR 15 as the measured launcher (ks-launch) will extend it for this
+#      loader binary, configuration and CI key;
+#   6. ks-launch measures and starts the trusted loader (ks-loader): it
+#      attests (a TPM quote bound to the keyserver's nonce and a one-time
+#      HPKE key, with the firmware and application logs), receives the DEK
+#      and the request key, and decrypts the weights into locked memory;
+#   7. the end user (ks-client) checks the request key's statement against
+#      the keyserver's pinned receipt key, encrypts a prompt, sends it
+#      through an untrusted relay (ks-relay, which sees sizes only) and
+#      decrypts the completion: the bytes the plaintext model produces;
+#   8. after a reboot, a modified loader binary (one byte appended, so
+#      another PCR 15) is refused its keys; the audit trail records every
+#      decision in a verifiable hash chain.
 # Everything it starts runs on 127.0.0.1 and is stopped at the end.
 set -eu
 
@@ -28,15 +38,15 @@ sh contrib/install-deps.sh
 mkdir -p _build
 (cd _build && { [ -f Makefile ] || ../configure -q; } && make -j"$(nproc)" >/dev/null)
 B=$top/_build
+L=$B/loader-ref
 KSCTL=$B/ksctl
 KEYSERVERD=$B/keyserverd/keyserverd
-KS_ATTEST=$B/loader-ref/ks-attest
 LOG=$top/tests/data/eventlogs/keylime/binary_bios_measurements-secureboot.bin
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/ks-demo.XXXXXX")
 cleanup_cmds=""
 at_exit() { cleanup_cmds="$1; $cleanup_cmds"; }
-trap 'eval "$cleanup_cmds"; rm -rf "$W"' EXIT
+trap 'set +e; eval "$cleanup_cmds"; rm -rf "$W"' EXIT
 trap 'exit 1' INT TERM
 . "$top/contrib/swtpm-lib.sh"
 
@@ -45,6 +55,11 @@ swtpm_start "$W/tpm" ek
 echo "TPM on 127.0.0.1:$SWTPM_PORT; EK certificate issued by: $(openssl x509 -noout -issuer \
     -in "$W/tpm/localca/issuercert.pem" 2>/dev/null | sed 's/^issuer=//')"
 
+# What firmware measures at every boot: the PCR 0-7 events of the log.
+replay_boot() {
+    xargs -n 16 tpm2_pcrextend <"$W/extends"
+}
+
 say "Replaying a real Secure Boot event log into PCRs 0-7 (as firmware would measure)"
 "$KSCTL" eventlog show --json "$LOG" | python3 -c '
 import json, sys
@@ -52,10 +67,10 @@ for e in json.load(sys.stdin):
     if e["type"] != "EV_NO_ACTION" and e["pcr"] < 8 and "sha256" in e["digests"]:
         print("%d:sha256=%s" % (e["pcr"], e["digests"]["sha256"]))
 ' >"$W/extends"
-xargs -n 16 tpm2_pcrextend <"$W/extends"
+replay_boot
 echo "$(wc -l <"$W/extends") events extended"
 "$KSCTL" eventlog replay --json --bank sha256 "$LOG" >"$W/replay.json"
-python3 - "$W/replay.json" <<'EOF'
+python3 - "$W/replay.json" <<'PY'
 import json, subprocess, sys
 want = json.load(open(sys.argv[1]))["banks"]["sha256"]
 out = subprocess.run(["tpm2_pcrread", "sha256:0,1,2,3,4,5,6,7"], capture_output=True,
@@ -69,7 +84,7 @@ for line in out.splitlines():
 for i in map(str, range(8)):
     assert got[i] == want[i], (i, got[i], want[i])
 print("the TPM's PCRs 0-7 equal the log's replay (ksctl eventlog replay)")
-EOF
+PY
 
 say "Setting up the keyserver: database, master key, TLS certificate"
 "$KSCTL" init --db "$W/ks.db" --master-key "$W/master.key"
@@ -85,59 +100,141 @@ while [ ! -s "$W/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 PORT=$(cat "$W/port")
 URL=https://127.0.0.1:$PORT
 echo "keyserverd on $URL: $(curl -s --cacert "$W/tls.crt" "$URL/v1/health")"
+RK=$(curl -s --cacert "$W/tls.crt" "$URL/v1/info" | python3 -c 'import json, sys
+print(json.load(sys.stdin)["receipt_key"])')
+echo "its receipt key (pinned by the loader and by end users): ${RK%"${RK#????????????????????????}"}..."
 
-say "Policy 'boot': PCRs 0-7 must hold the values of the golden boot log"
-"$KSCTL" policy create boot --db "$W/ks.db"
-for i in 0 1 2 3 4 5 6 7; do
-    v=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['banks']['sha256']['$i'])" \
-        "$W/replay.json")
-    "$KSCTL" policy pcr boot "$i" "$v" --db "$W/ks.db" >/dev/null
-done
-"$KSCTL" policy activate boot --db "$W/ks.db"
-
-say "A data-encryption key for the model weights, imported under the master key"
-head -c 32 /dev/urandom >"$W/dek"
-"$KSCTL" key import weights-dek --policy boot --file "$W/dek" --db "$W/ks.db" \
-    --master-key "$W/master.key"
-echo "DEK fingerprint (SHA-256): $(sha256sum <"$W/dek" | cut -c1-16)..."
+say "The data owner: a model (seed 2024), sealed under a fresh DEK; the CI signs its program"
+"$L/ks-seal" gen-model --seed 2024 --out "$W/model.bin" | sed -n 's/^weights .*: /model: /p'
+"$L/ks-seal" ci-keygen --out-priv "$W/ci.key" --out-pub "$W/ci.pub" >/dev/null
+"$L/ks-seal" sign-program --ci-key "$W/ci.key" --weights "$W/model.bin" --name demo \
+    --max-new-tokens 32 --out "$W/program.json"
+"$KSCTL" policy create loader --db "$W/ks.db" >/dev/null
+# The DEK goes from ks-seal straight into the keyserver: never into a file.
+"$L/ks-seal" seal --in "$W/model.bin" --out "$W/model.sealed" --key-name weights-dek \
+    --ksctl "$KSCTL key import weights-dek --policy loader --db $W/ks.db --master-key $W/master.key"
+"$KSCTL" key create req --kind hpke --policy loader --db "$W/ks.db" --master-key "$W/master.key"
 
 say "The loader's attestation key, registered by an admin"
 mkdir -p "$W/ak"
-# --save-auth keeps the AK across the demo's separate commands; the real
-# loader makes its AK at start and it dies with the process.
-"$KS_ATTEST" ak-create --tcti "$KS_TCTI" --out-dir "$W/ak" --save-auth
+# TEST ONLY: --save-auth (and the loader's ak_dir) keep one AK that an admin
+# registered with 'ksctl ak add'; with enrollment the loader makes its AK at
+# each start and it dies with the process.
+"$L/ks-attest" ak-create --tcti "$KS_TCTI" --out-dir "$W/ak" --save-auth
 "$KSCTL" ak add --ak-pub "$W/ak/ak.pub" --db "$W/ks.db"
 
-say "Attest and release: challenge -> quote(nonce, HPKE key) -> release with the event log"
-mkdir -p "$W/out"
-"$KS_ATTEST" release --tcti "$KS_TCTI" --server "$URL" --cacert "$W/tls.crt" \
-    --key weights-dek --pcrs sha256:0,1,2,3,4,5,6,7 --ak-dir "$W/ak" --eventlog "$LOG" \
-    --out-dir "$W/out"
-if cmp -s "$W/dek" "$W/out/weights-dek.key"; then
-    echo "released key fingerprint:  $(sha256sum <"$W/out/weights-dek.key" | cut -c1-16)..." \
-        "= the imported DEK"
-else
-    echo "FAILED: the released key differs from the imported one" >&2
-    exit 1
-fi
+cat >"$W/loader.conf" <<EOF
+# ks-loader configuration: measured into PCR 15 by ks-launch
+keyserver = $URL
+cacert = $W/tls.crt
+receipt_key = $RK
+request_key = req
+sealed = $W/model.sealed
+socket = $W/loader.sock
+pcrs = sha256:0-7,15
+event_log = $LOG
+ak_dir = $W/ak
+backend = cpu
+EOF
 
-say "A modified boot chain: one more measurement in PCR 4 (another boot loader)"
-tpm2_pcrextend "4:sha256=$(printf 'evil bootloader' | sha256sum | cut -d' ' -f1)"
-set +e
-"$KS_ATTEST" release --tcti "$KS_TCTI" --server "$URL" --cacert "$W/tls.crt" \
-    --key weights-dek --pcrs sha256:0,1,2,3,4,5,6,7 --ak-dir "$W/ak" --eventlog "$LOG" \
-    --out-dir "$W/out2"
-rc=$?
-set -e
-if [ $rc -ne 0 ] && [ ! -e "$W/out2/weights-dek.key" ]; then
-    echo "refused, as it must be (exit $rc): nothing was released"
+say "Policy 'loader': PCRs 0-7 of the golden boot log, PCR 15 as ks-launch will extend it"
+for i in 0 1 2 3 4 5 6 7; do
+    v=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['banks']['sha256']['$i'])" \
+        "$W/replay.json")
+    "$KSCTL" policy pcr loader "$i" "$v" --db "$W/ks.db" >/dev/null
+done
+"$L/ks-launch" --measure-only --loader "$L/ks-loader" --config "$W/loader.conf" \
+    --ci-key "$W/ci.pub" --log "$W/expected.log" >"$W/expected"
+PCR15=$(sed -n 's/^sha256:15=//p' "$W/expected")
+echo "ks-launch --measure-only predicts PCR 15 = $PCR15"
+echo "ksctl eventlog replay of its log gives $("$KSCTL" eventlog replay --json --bank sha256 \
+    "$W/expected.log" | python3 -c 'import json, sys; print(json.load(sys.stdin)["banks"]["sha256"]["15"])')"
+"$KSCTL" policy pcr loader 15 "$PCR15" --db "$W/ks.db" >/dev/null
+"$KSCTL" policy activate loader --db "$W/ks.db"
+
+# launch LOADER_BINARY: ks-launch -> ks-loader in the background; true once
+# it serves.
+launch() {
+    rm -f "$W/loader.sock"
+    "$L/ks-launch" --loader "$1" --config "$W/loader.conf" --ci-key "$W/ci.pub" \
+        --log "$W/app.log" --tcti "$KS_TCTI" 2>"$W/loader.log" &
+    LOADER=$!
+    at_exit "kill $LOADER 2>/dev/null"
+    i=0
+    while [ ! -S "$W/loader.sock" ] && [ $i -lt 300 ] && kill -0 "$LOADER" 2>/dev/null; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    sed 's/^/    /' "$W/loader.log"
+    [ -S "$W/loader.sock" ]
+}
+
+say "ks-launch measures the loader into PCR 15 and starts it: attest, keys, unseal, serve"
+launch "$L/ks-loader"
+echo "the TPM's PCR 15 is now $(tpm2_pcrread sha256:15 | sed -n 's/^ *15 *: *0x//p' |
+    tr 'A-F' 'a-f')"
+
+say "The untrusted relay (it stands for the API and inference servers)"
+"$L/ks-relay" --listen 127.0.0.1:0 --socket "$W/loader.sock" --port-file "$W/relay.port" \
+    2>"$W/relay.log" &
+at_exit "kill $! 2>/dev/null"
+i=0
+while [ ! -s "$W/relay.port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+RELAY=127.0.0.1:$(cat "$W/relay.port")
+echo "ks-relay on $RELAY; the inference server loads the CI-signed program through it:"
+"$L/ks-client" load --connect "$RELAY" --program "$W/program.json"
+
+PROMPT="Confidential inference: "
+say "The end user: the request key's statement checked, the prompt encrypted, sent via the relay"
+"$L/ks-client" pubkey --server "$URL" --cacert "$W/tls.crt" --receipt-key "$RK" --key req |
+    sed 's/^/request key (statement verified with the receipt key): /'
+"$L/ks-client" infer --server "$URL" --cacert "$W/tls.crt" --receipt-key "$RK" --key req \
+    --connect "$RELAY" --prompt "$PROMPT" --max-new 32 --output hex >"$W/completion.hex"
+"$L/ks-seal" run-plaintext --weights "$W/model.bin" --prompt "$PROMPT" --n 32 |
+    sed 's/^generated //' >"$W/reference.hex"
+python3 - "$W/completion.hex" "$PROMPT" <<'PY'
+import sys
+b = bytes.fromhex(open(sys.argv[1]).read().strip())
+print("prompt:     %r" % sys.argv[2])
+print("completion: %s" % b.hex())
+print("as text:    %r (a random model's bytes)" %
+      "".join(chr(c) if 32 <= c < 127 else "." for c in b))
+PY
+if cmp -s "$W/completion.hex" "$W/reference.hex"; then
+    echo "= what the plaintext model computes on the plaintext weights (ks-seal run-plaintext)"
 else
-    echo "FAILED: a modified boot chain got the key" >&2
+    echo "FAILED: the completion differs from the plaintext model's" >&2
     exit 1
 fi
+echo "all the relay saw:"
+sed 's/^/    /' "$W/relay.log"
+"$L/ks-client" stats --socket "$W/loader.sock" | python3 -c 'import json, sys
+s = json.load(sys.stdin)["stats"]
+print("loader STATS: served %s, refused %d, egress %d of %d bytes in this window" % (
+    s["served"], s["refused_total"], s["egress"]["used"], s["egress"]["budget"]))'
+kill "$LOADER"
+wait "$LOADER" 2>/dev/null || true
+
+say "A reboot, then a modified loader binary (one byte appended): another PCR 15, no keys"
+tpm2_shutdown -c >/dev/null 2>&1 || true # orderly: no dictionary-attack count
+kill "$(cat "$W/tpm/swtpm.pid")"
+i=0
+while [ -e "$W/tpm/swtpm.pid" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+swtpm_start "$W/tpm"
+replay_boot
+rm -f "$W/app.log" # /run is empty after a reboot
+cp "$L/ks-loader" "$W/ks-loader-modified"
+printf 'x' >>"$W/ks-loader-modified"
+if launch "$W/ks-loader-modified"; then
+    echo "FAILED: a modified loader got its keys" >&2
+    exit 1
+fi
+rc=0
+wait "$LOADER" 2>/dev/null || rc=$?
+echo "refused, as it must be (exit $rc): nothing was released, the loader serves nothing"
 
 say "The audit trail (hash-chained)"
-"$KSCTL" audit show --db "$W/ks.db" | tail -n 3
+"$KSCTL" audit show --db "$W/ks.db" | tail -n 4
 "$KSCTL" audit verify --db "$W/ks.db"
 
 say "Demo complete"

@@ -245,7 +245,14 @@ static int obtain_keys(const struct args *a, struct state *s, const char *dek_re
         err("cannot open the TPM: %s", ks_strerror(r));
         return r;
     }
-    r = ks_loader_ak_get(s->tpm, s->cfg.ak_dir, s->cfg.keyserver, &http, &s->ak);
+    const struct ks_loader_ak_config akc = {
+        .keyserver = s->cfg.keyserver,
+        .http = &http,
+        .ek_kind = s->cfg.ek_kind,
+        .send_ek_cert = s->cfg.ek_cert,
+        .ak_dir = s->cfg.ak_dir,
+    };
+    r = ks_loader_ak_get(s->tpm, &akc, &s->ak);
     if (r == KS_OK) {
         r = ks_tpm_ak_name_hex(s->ak, ak_id);
     }

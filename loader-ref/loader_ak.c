@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 
 #include "file_util.h"
+#include "enroll.h"
 #include "loader_ak.h"
 
 static int read_ak_file(const char *dir, const char *name, uint8_t **buf, size_t *len)
@@ -53,19 +54,42 @@ static int load_saved(struct ks_tpm *tpm, const char *dir, struct ks_tpm_ak **re
     return r;
 }
 
-int ks_loader_ak_get(struct ks_tpm *tpm, const char *ak_dir, const char *keyserver,
-                     const struct ks_http_opts *http, struct ks_tpm_ak **ret)
+int ks_loader_ak_get(struct ks_tpm *tpm, const struct ks_loader_ak_config *cfg,
+                     struct ks_tpm_ak **ret)
 {
-    if (!tpm || !keyserver || !ret) {
+    struct ks_enroll_client_outcome out;
+    struct ks_attest_error serr;
+    if (!tpm || !cfg || !cfg->keyserver || !ret) {
         return KS_ERR_INVALID_ARG;
     }
-    if (ak_dir) {
+    if (cfg->ak_dir) {
         fprintf(stderr, "ks-loader: TEST ONLY: using the saved, admin-registered AK of %s\n",
-                ak_dir);
-        return load_saved(tpm, ak_dir, ret);
+                cfg->ak_dir);
+        return load_saved(tpm, cfg->ak_dir, ret);
     }
-    (void)http;
-    fprintf(stderr, "ks-loader: enrollment of a fresh AK is not available in this build; "
-                    "set ak_dir (tests only)\n");
-    return KS_ERR_UNSUPPORTED;
+    memset(&out, 0, sizeof(out));
+    memset(&serr, 0, sizeof(serr));
+    const struct ks_enroll_client_config ec = {
+        .server = cfg->keyserver,
+        .http = cfg->http,
+        .ek_kind = cfg->ek_kind,
+        .send_cert = cfg->send_ek_cert,
+    };
+    int r = ks_enroll_client_fresh_ak(tpm, &ec, ret, &out, &serr);
+    if (r == KS_OK) {
+        fprintf(stderr, "ks-loader: a fresh AK, enrolled with EK %s\n", out.ek_name);
+    } else if (r == KS_ERR_EK_NOT_APPROVED) {
+        fprintf(stderr, "ks-loader: the AK is enrolled but EK %s waits for an admin's approval "
+                        "(ksctl ek approve)\n",
+                out.ek_name);
+    } else if (serr.http_status) {
+        fprintf(stderr, "ks-loader: enrollment refused: HTTP %ld %s%s%s\n", serr.http_status,
+                serr.code[0] ? serr.code : "(no code)", serr.detail[0] ? ": " : "", serr.detail);
+    } else {
+        const char *cmd = "";
+        uint32_t rc = ks_tpm_last_rc(tpm, &cmd);
+        fprintf(stderr, "ks-loader: enrollment failed: %s%s%s (0x%08x)\n", ks_strerror(r),
+                *cmd ? " in " : "", cmd, rc);
+    }
+    return r;
 }

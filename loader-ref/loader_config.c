@@ -14,7 +14,7 @@
 #include "replay.h"
 #include "sealed.h"
 
-enum kind { K_STRING, K_URL, K_KEYREF, K_PCRS, K_B64, K_BOOL, K_UINT, K_SIZE, K_MODE };
+enum kind { K_STRING, K_URL, K_KEYREF, K_PCRS, K_B64, K_BOOL, K_UINT, K_SIZE, K_MODE, K_EK };
 
 struct key_def {
     const char *name;
@@ -39,6 +39,8 @@ static const struct key_def keys[] = {
     {"pcrs", K_PCRS, F(pcrs), false, 0, 0},
     {"event_log", K_STRING, F(event_log), false, 0, 0},
     {"ima_log", K_STRING, F(ima_log), false, 0, 0},
+    {"ek", K_EK, F(ek_kind), false, 0, 0},
+    {"ek_cert", K_BOOL, F(ek_cert), false, 0, 1},
     {"ak_dir", K_STRING, F(ak_dir), false, 0, 0},
     {"sealed", K_STRING, F(sealed), true, 0, 0},
     {"backend", K_STRING, F(backend), false, 0, 0},
@@ -175,6 +177,12 @@ static int set_value(const struct key_def *k, const char *v, struct ks_loader_co
             *(unsigned *)(base + k->off) = (unsigned)n;
         }
         return KS_OK;
+    case K_EK:
+        if (ks_tpm_ek_kind_parse(v, &cfg->ek_kind) != KS_OK) {
+            return fail(err, errlen, "line %u: %s: expected rsa, ecc, ecc256 or ecc384", line,
+                        k->name);
+        }
+        return KS_OK;
     case K_STRING:
         break;
     }
@@ -197,6 +205,8 @@ static void set_defaults(struct ks_loader_config *cfg)
     cfg->egress_window = KS_LOADER_DEFAULT_EGRESS_WINDOW;
     cfg->replay_window = KS_LOADER_DEFAULT_REPLAY_WINDOW;
     cfg->replay_cache = KS_LOADER_DEFAULT_REPLAY_CACHE;
+    cfg->ek_kind = KS_TPM_EK_RSA2048;
+    cfg->ek_cert = true;
 }
 
 static int parse_lines(char *text, struct ks_loader_config *cfg, char *err, size_t errlen)

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "ks_error.h"
+#include "tpm_ek.h"
 
 #define KS_LOADER_CONFIG_MAX (64u * 1024)
 #define KS_LOADER_DEFAULT_BACKEND "auto"
@@ -42,6 +43,8 @@ struct ks_loader_config {
     char *pcrs;        /* quote selection; NULL: sha256:0-7 and the app PCR */
     char *event_log;   /* firmware log sent along; NULL: none */
     char *ima_log;     /* IMA log sent along; NULL: none */
+    enum ks_tpm_ek_kind ek_kind; /* the EK the AK is enrolled with (default rsa) */
+    bool ek_cert;                /* send the EK certificate (default yes) */
     char *ak_dir;      /* TEST ONLY: an admin-registered AK saved by ks-attest */
     /* the model */
     char *sealed;

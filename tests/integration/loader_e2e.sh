@@ -18,12 +18,14 @@
 # the request key, nor 64-byte windows of the weights (the socket path is
 # found, so the search works); /proc/PID/smaps shows the weights locked and
 # excluded from dumps; no log holds key material.
-# "Reboots" restart the swtpm on its state (PCRs back to zero).
+# The loader enrolls a fresh AK at every start (EK certificate from the
+# swtpm's local CA). "Reboots" restart the swtpm on its state (PCRs back to
+# zero).
 . "$KS_SRCDIR/tests/integration/common.sh"
 
 need_tools swtpm python3 openssl curl tpm2_pcrread tpm2_getrandom tpm2_shutdown gdb gcore
 L=$KS_BUILDDIR/loader-ref
-for p in ks-loader ks-launch ks-client ks-relay ks-seal ks-attest; do
+for p in ks-loader ks-launch ks-client ks-relay ks-seal; do
     [ -x "$L/$p" ] || skip_all "$p not built"
 done
 KSD_BIN=$KS_BUILDDIR/keyserverd/keyserverd
@@ -85,7 +87,7 @@ for k in sys.argv[1].split("."):
 print(v)' "$1"
 }
 
-if ! swtpm_start "$T/tpm"; then
+if ! swtpm_start "$T/tpm" ek; then
     not_ok "swtpm starts"
     done_testing
     exit 1
@@ -94,7 +96,7 @@ fi
 # A reboot: the same TPM (state, seeds, the AK's parent) with its PCRs reset.
 # Orderly (TPM2_Shutdown first): a TPM counts a disorderly shutdown as a
 # failed authorization of its DA-protected objects (TPM 2.0 Part 1, 19.8.6),
-# and the AK is one.
+# and AKs are.
 reboot() {
     tpm2_shutdown -c >/dev/null 2>&1
     pid=$(cat "$T/tpm/swtpm.pid")
@@ -146,9 +148,9 @@ $SEAL seal --in "$T/w.bin" --out "$T/w.sealed" --key-name weights-dek --chunk-si
     --key-out "$T/dek" >/dev/null
 cp "$T/w.sealed" "$T/good.sealed"
 head -c 32 /dev/urandom >"$T/req.sk"
-mkdir -p "$T/ak"
-$L/ks-attest ak-create --out-dir "$T/ak" --save-auth >/dev/null
-$KSCTL ak add --ak-pub "$T/ak/ak.pub" --db "$T/ks.db" >/dev/null
+# The loader enrolls a fresh AK at each start: its EK certificate chains to
+# the swtpm's local CA, trusted with auto-approval.
+$KSCTL ekca add "$T/tpm/localca/issuercert.pem" --auto-approve --db "$T/ks.db" >/dev/null
 
 write_config() {
     cat >"$1" <<EOF
@@ -160,7 +162,6 @@ request_key = req
 sealed = $T/w.sealed
 socket = $T/loader.sock
 pcrs = sha256:15
-ak_dir = $T/ak
 backend = cpu
 unseal_threads = 2
 EOF
@@ -228,7 +229,9 @@ stop_loader() {
 }
 
 # ---- boot 1: the good loader -----------------------------------------------------------
-check "ks-launch -> ks-loader: attested, unsealed, serving" start_loader "$T/a.conf"
+check "ks-launch -> ks-loader: enrolled a fresh AK, attested, unsealed, serving" \
+    start_loader "$T/a.conf"
+AK1=$(sed -n 's/^ks-loader: attestation key //p' "$T/loader.log")
 sed 's/^/# /' "$T/loader.log"
 cat "$T/loader.log" >>"$T/all-loader.log"
 TPM15=$(tpm2_pcrread sha256:15 | sed -n 's/^ *15 *: *0x//p' | tr 'A-F' 'a-f')
@@ -409,6 +412,8 @@ cat "$T/loader.log" >>"$T/all-loader.log"
 # ---- boot 2: the egress budget (2000 bytes per 3 s) ---------------------------------
 reboot
 check "boot 2: the loader with a 2000-byte egress budget" start_loader "$T/b.conf"
+AK2=$(sed -n 's/^ks-loader: attestation key //p' "$T/loader.log")
+check "... with another fresh AK" test -n "$AK1" -a -n "$AK2" -a "$AK1" != "$AK2"
 cat "$T/loader.log" >>"$T/all-loader.log"
 $CLIENT load --socket "$T/loader.sock" --program "$T/good.json" >/dev/null 2>&1
 $CLIENT infer $KEYOPTS --key req --socket "$T/loader.sock" --prompt burst --max-new 16 \

@@ -37,6 +37,8 @@ static void test_minimal_defaults(void **state)
     assert_null(c.dek);
     assert_null(c.pcrs);
     assert_null(c.ak_dir);
+    assert_int_equal(c.ek_kind, KS_TPM_EK_RSA2048);
+    assert_true(c.ek_cert);
     assert_false(c.allow_unlocked);
     assert_false(c.insecure_http);
     assert_int_equal(c.egress_bytes, 1024 * 1024);
@@ -65,6 +67,8 @@ static void test_every_key(void **state)
         "pcrs = sha256:0-7,15\n"
         "event_log = /sys/kernel/security/tpm0/binary_bios_measurements\n"
         "ima_log = /sys/kernel/security/ima/binary_runtime_measurements\n"
+        "ek = ecc384\n"
+        "ek_cert = no\n"
         "ak_dir = /tmp/ak\n"
         "backend = cpu\n"
         "unseal_threads = 8\n"
@@ -82,6 +86,8 @@ static void test_every_key(void **state)
     assert_string_equal(c.dek, "weights@3");
     assert_string_equal(c.pcrs, "sha256:0-7,15");
     assert_string_equal(c.ak_dir, "/tmp/ak");
+    assert_int_equal(c.ek_kind, KS_TPM_EK_ECC384);
+    assert_false(c.ek_cert);
     assert_string_equal(c.backend, "cpu");
     assert_int_equal(c.unseal_threads, 8);
     assert_true(c.allow_unlocked);
@@ -126,6 +132,7 @@ static void test_refused(void **state)
         {BASE "dek = two words\n", "line 6: dek: expected NAME or NAME@VERSION"},
         {BASE "dek = w@0\n", "line 6: dek: expected NAME or NAME@VERSION"},
         {BASE "pcrs = sha256:24\n", "line 6: pcrs: expected a selection"},
+        {BASE "ek = dsa\n", "line 6: ek: expected rsa, ecc, ecc256 or ecc384"},
         {"keyserver = ftp://x\n", "line 1: keyserver: expected an https:// URL"},
         {"receipt_key = !!\n", "line 1: receipt_key: expected base64"},
         {"keyserver = https://k\nreceipt_key = AA==\nrequest_key = r\nsealed = s\n",
