@@ -14,9 +14,10 @@
 #      PCR 15 as the measured launcher (ks-launch) will extend it for this
 #      loader binary, configuration and CI key;
 #   6. ks-launch measures and starts the trusted loader (ks-loader): it
-#      attests (a TPM quote bound to the keyserver's nonce and a one-time
-#      HPKE key, with the firmware and application logs), receives the DEK
-#      and the request key, and decrypts the weights into locked memory;
+#      enrolls a fresh attestation key through the TPM's EK, attests (a TPM
+#      quote bound to the keyserver's nonce and a one-time HPKE key, with
+#      the firmware and application logs), receives the DEK and the request
+#      key, and decrypts the weights into locked memory;
 #   7. the end user (ks-client) checks the request key's statement against
 #      the keyserver's pinned receipt key, encrypts a prompt, sends it
 #      through an untrusted relay (ks-relay, which sees sizes only) and
@@ -115,13 +116,11 @@ say "The data owner: a model (seed 2024), sealed under a fresh DEK; the CI signs
     --ksctl "$KSCTL key import weights-dek --policy loader --db $W/ks.db --master-key $W/master.key"
 "$KSCTL" key create req --kind hpke --policy loader --db "$W/ks.db" --master-key "$W/master.key"
 
-say "The loader's attestation key, registered by an admin"
-mkdir -p "$W/ak"
-# TEST ONLY: --save-auth (and the loader's ak_dir) keep one AK that an admin
-# registered with 'ksctl ak add'; with enrollment the loader makes its AK at
-# each start and it dies with the process.
-"$L/ks-attest" ak-create --tcti "$KS_TCTI" --out-dir "$W/ak" --save-auth
-"$KSCTL" ak add --ak-pub "$W/ak/ak.pub" --db "$W/ks.db"
+say "The machine's TPM: its EK certificate's CA is trusted (the loader enrolls its AKs)"
+# The loader makes a fresh AK at each start and enrolls it through the EK
+# (TPM2_MakeCredential / ActivateCredential); EKs whose certificate chains
+# to this CA are approved automatically.
+"$KSCTL" ekca add "$W/tpm/localca/issuercert.pem" --auto-approve --db "$W/ks.db"
 
 cat >"$W/loader.conf" <<EOF
 # ks-loader configuration: measured into PCR 15 by ks-launch
@@ -133,7 +132,6 @@ sealed = $W/model.sealed
 socket = $W/loader.sock
 pcrs = sha256:0-7,15
 event_log = $LOG
-ak_dir = $W/ak
 backend = cpu
 EOF
 
@@ -169,7 +167,7 @@ launch() {
     [ -S "$W/loader.sock" ]
 }
 
-say "ks-launch measures the loader into PCR 15 and starts it: attest, keys, unseal, serve"
+say "ks-launch measures the loader into PCR 15 and starts it: fresh AK enrolled, attest, unseal, serve"
 launch "$L/ks-loader"
 echo "the TPM's PCR 15 is now $(tpm2_pcrread sha256:15 | sed -n 's/^ *15 *: *0x//p' |
     tr 'A-F' 'a-f')"

@@ -459,8 +459,9 @@ KS_WUR int ks_store_key_create(struct ks_store *s, const struct ks_master_key *m
                                const char *actor, const struct ks_store_key_params *p);
 
 /* New active version (generated when material is NULL); the old active
- * version is retired but kept (releasable as name@N by policy). Share
- * metadata carries over. Returns the new version. */
+ * version becomes 'previous' (migration 5): kept and releasable as name@N
+ * by policy until ks_store_key_retire. Share metadata carries over.
+ * Returns the new version. */
 KS_WUR int ks_store_key_rotate(struct ks_store *s, const struct ks_master_key *mk,
                                const char *actor, const char *name, const uint8_t *material,
                                size_t material_len, uint32_t *ret_version);
@@ -495,9 +496,13 @@ KS_WUR int ks_store_key_public_get(struct ks_store *s, const char *name, uint32_
 
 /* ---- release snapshot ----------------------------------------------------- */
 
+/* States of a key version (migration 5). Only "name" reaches the active
+ * version; name@N reaches an active or previous one; a retired version is
+ * never released (its material is erased). */
 enum ks_key_version_state {
     KS_KEY_VERSION_ACTIVE = 1,
     KS_KEY_VERSION_RETIRED = 2,
+    KS_KEY_VERSION_PREVIOUS = 3,
 };
 
 struct ks_store_ak {
@@ -849,5 +854,213 @@ KS_WUR int ks_store_enroll_begin(struct ks_store *s, const char *actor,
 KS_WUR int ks_store_enroll_activate(struct ks_store *s, const char *actor, const char *id,
                                     const uint8_t *secret, size_t secret_len, const char *client,
                                     int64_t now, struct ks_store_enroll_result *ret);
+
+/* ---- operations: key and AK lifecycle, status, backup, master key ---------- */
+/* (db/store_ops.c, db/store_status.c, db/store_backup.c, db/store_master.c) */
+
+/* "active" / "previous" / "retired"; NULL for other values. */
+const char *ks_key_version_state_name(enum ks_key_version_state state);
+
+/*
+ * Retire version `version` of key `name`: it is never released again, and
+ * its wrapped material is erased in the same transaction (with SQLite's
+ * secure_delete on, so the freed page space is zeroed too). Final: a
+ * retired version cannot come back. The active version cannot be retired
+ * (rotate first, or delete the key). Audited "key.retire".
+ * KS_ERR_STORE_UNKNOWN_KEY (no such key or version), KS_ERR_STORE_STATE
+ * (active or already retired).
+ */
+KS_WUR int ks_store_key_retire(struct ks_store *s, const char *actor, const char *name,
+                               uint32_t version);
+
+/* Delete a key with every version (material erased as by retire). Audited
+ * "key.delete"; *ret_versions (may be NULL) counts the versions removed.
+ * KS_ERR_STORE_UNKNOWN_KEY. */
+KS_WUR int ks_store_key_delete(struct ks_store *s, const char *actor, const char *name,
+                               uint32_t *ret_versions);
+
+/* Guard key `name` by `policy` from the next release on. Audited
+ * "key.attach" with both policy names. KS_ERR_STORE_UNKNOWN_KEY,
+ * KS_ERR_STORE_UNKNOWN_POLICY, KS_ERR_STORE_STATE when already attached. */
+KS_WUR int ks_store_key_attach(struct ks_store *s, const char *actor, const char *name,
+                               const char *policy);
+
+/* One version of a key, without its material. */
+struct ks_store_key_version_info {
+    uint32_t version;
+    enum ks_key_version_state state;
+    bool has_public;
+    uint8_t public_key[32]; /* HPKE keys */
+    uint8_t share_index, share_threshold, share_count;
+    char created_by[KS_STORE_ACTOR_MAX + 1];
+    int64_t created_at;
+    int64_t replaced_at; /* 0: never rotated out */
+    char retired_by[KS_STORE_ACTOR_MAX + 1];
+    int64_t retired_at; /* 0: not retired */
+};
+
+/* A key with every version, for `ksctl key show`. */
+struct ks_store_key_detail {
+    struct ks_store_key_info info;
+    uint32_t policy_version;  /* the policy's active version; 0 when none */
+    int64_t last_granted_at;  /* newest granted release naming the key; 0: never */
+    int64_t last_granted_seq; /* its audit row */
+    char created_by[KS_STORE_ACTOR_MAX + 1];
+    size_t n_versions;
+    struct ks_store_key_version_info *versions; /* oldest first */
+};
+
+void ks_store_key_detail_free(struct ks_store_key_detail *d);
+
+/* Read in one read transaction. KS_ERR_STORE_UNKNOWN_KEY. */
+KS_WUR int ks_store_key_show(struct ks_store *s, const char *name,
+                             struct ks_store_key_detail **ret);
+
+/* An AK with everything the store knows of it. */
+struct ks_store_ak_detail {
+    struct ks_store_ak_info info;
+    char enrollment_id[KS_STORE_ENROLL_ID_LEN + 1]; /* "" when vouched for */
+    char revoked_by[KS_STORE_ACTOR_MAX + 1];
+    int64_t revoked_at; /* 0 when not revoked */
+    bool has_clock;     /* the last accepted quote's TPMS_CLOCK_INFO */
+    uint64_t last_clock;
+    uint32_t last_reset_count;
+    uint32_t last_restart_count;
+    size_t public_len; /* of its TPM2B_PUBLIC */
+};
+
+/* KS_ERR_STORE_UNKNOWN_AK. */
+KS_WUR int ks_store_ak_get(struct ks_store *s, const char *ak_id, struct ks_store_ak_detail *ret);
+
+/* Forget an AK in any state (a removed AK is unknown: its quotes are
+ * refused). The audit trail keeps its history. Audited "ak.remove" with
+ * its last state. KS_ERR_STORE_UNKNOWN_AK. */
+KS_WUR int ks_store_ak_remove(struct ks_store *s, const char *actor, const char *ak_id);
+
+/* ---- operations: audit export and prune helpers ----------------------------- */
+
+/* Record that the rows up to `through_seq` were exported (an external copy
+ * exists), audited "audit.export". KS_ERR_NOT_FOUND when no such row. */
+KS_WUR int ks_store_audit_export_mark(struct ks_store *s, const char *actor, int64_t through_seq);
+
+/* The highest seq recorded by ks_store_audit_export_mark; 0 when none. */
+KS_WUR int ks_store_audit_exported(struct ks_store *s, int64_t *ret_seq);
+
+/* The first row whose time is at or after `t` (rows before it are older,
+ * up to clock steps). KS_ERR_NOT_FOUND when every row is older. */
+KS_WUR int ks_store_audit_seq_at_time(struct ks_store *s, int64_t t, int64_t *ret_seq);
+
+/* The chain's anchor: the seq and row_hash of the last row a prune removed
+ * (0 and zeros when nothing was pruned). */
+KS_WUR int ks_store_audit_anchor(struct ks_store *s, int64_t *ret_seq,
+                                 uint8_t ret_hash[KS_STORE_HASH_LEN]);
+
+/* ---- operations: status -------------------------------------------------- */
+
+struct ks_store_status {
+    int schema_version;
+    char id[KS_STORE_NAME_MAX + 1]; /* keyserver id; "" when not initialised */
+    int64_t keys, key_versions;
+    int64_t versions_active, versions_previous, versions_retired;
+    int64_t policies, policies_active; /* policies with an active version */
+    int64_t aks_pending, aks_active, aks_revoked;
+    int64_t eks, eks_approved, eks_revoked;
+    int64_t ekcas;
+    int64_t audit_rows, audit_first_seq, audit_last_seq;
+    int64_t audit_anchor_seq;   /* 0: never pruned */
+    int64_t audit_exported_seq; /* 0: never exported */
+    int64_t releases_granted, releases_refused;
+    int64_t last_granted_at, last_refused_at; /* 0: none */
+};
+
+/* Counts, read in one read transaction. */
+KS_WUR int ks_store_status_get(struct ks_store *s, struct ks_store_status *ret);
+
+/* The newest `n` (1..1000) release rows (event "release"), newest first;
+ * cb as for ks_store_audit_foreach. */
+KS_WUR int ks_store_release_recent(struct ks_store *s, size_t n, ks_audit_cb cb, void *ctx);
+
+/* ---- operations: backup and restore ------------------------------------- */
+
+/*
+ * Copy the open database into a new file `path` (created mode 0600; must
+ * not exist: KS_ERR_STORE_EXISTS) with SQLite's online backup API, in one
+ * step under one read transaction: a consistent snapshot even while
+ * keyserverd writes (WAL readers do not block writers). The copy is one
+ * self-contained file (journal mode DELETE) and passes PRAGMA
+ * integrity_check before it is kept (KS_ERR_DB_CORRUPT otherwise). It
+ * holds the wrapped key material but not the master key. Partial files are
+ * removed. ret (may be NULL) describes the copy, read from the copy.
+ */
+struct ks_store_backup_info {
+    int pages;              /* pages copied */
+    int schema_version;     /* of the copy */
+    int64_t audit_last_seq; /* its newest audit row; 0 when none */
+    uint8_t audit_last_hash[KS_STORE_HASH_LEN];
+};
+
+KS_WUR int ks_store_backup(struct ks_store *s, const char *path, struct ks_store_backup_info *ret);
+
+/* PRAGMA integrity_check: KS_OK, or KS_ERR_DB_CORRUPT with its first
+ * message in ks_store_errmsg. */
+KS_WUR int ks_store_integrity_check(struct ks_store *s);
+
+/* Whether another process has the database at `path` open (best effort: a
+ * read lock on the WAL's shared-memory file, which every SQLite connection
+ * holds while it has a WAL database open and has read it). Call it before
+ * this process opens `path`: closing the descriptor it uses drops this
+ * process's POSIX locks on that file. */
+KS_WUR int ks_store_in_use(const char *path, bool *ret);
+
+/* Copy the database file `src` (opened read-only through SQLite, so that a
+ * WAL beside it is included) into the new file `dst` (mode 0600, must not
+ * exist; journal mode DELETE, one self-contained file). The copy is not
+ * checked: open it with ks_store_open and check it. KS_ERR_DB_OPEN,
+ * KS_ERR_DB_CORRUPT (not an SQLite database), KS_ERR_STORE_EXISTS,
+ * KS_ERR_IO; errbuf (may be NULL when errlen is 0) receives the reason. */
+KS_WUR int ks_store_copy_file(const char *src, const char *dst, char *errbuf, size_t errlen);
+
+/*
+ * Replace the database at `db_path` by the checked copy `new_path` (same
+ * directory, closed): the current database, when there is one, is first
+ * checkpointed and kept as `keep_path` (a hard link, replacing an older
+ * one; leftover -wal/-shm files are moved next to it), then `new_path` is
+ * renamed over `db_path`, which is atomic, and the directory synced. No
+ * process may have `db_path` open. KS_ERR_IO with the reason in errbuf.
+ */
+KS_WUR int ks_store_replace_file(const char *new_path, const char *db_path, const char *keep_path,
+                                 char *errbuf, size_t errlen);
+
+/* ---- operations: master key ---------------------------------------------- */
+
+struct ks_store_rewrap_counts {
+    uint32_t key_versions; /* key versions with material (not retired) */
+    uint32_t secrets;      /* wrapped meta entries (receipt key, nonce key) */
+    uint32_t failed;       /* items that did not unwrap (check only) */
+};
+
+/*
+ * Re-wrap every key version's material and every wrapped meta secret from
+ * `old_mk` to `new_mk` in ONE write transaction, audited "master.rotate".
+ * Anything that does not unwrap under old_mk aborts the whole rotation
+ * (KS_ERR_KEY_UNWRAP, nothing written). The caller installs the new key
+ * file only after this returns KS_OK.
+ */
+KS_WUR int ks_store_master_rotate(struct ks_store *s, const struct ks_master_key *old_mk,
+                                  const struct ks_master_key *new_mk, const char *actor,
+                                  struct ks_store_rewrap_counts *ret);
+
+/* Try to unwrap everything under `mk` (one read transaction, nothing
+ * written): ret->failed counts what does not unwrap. KS_OK when the check
+ * ran, whatever it found. */
+KS_WUR int ks_store_master_check(struct ks_store *s, const struct ks_master_key *mk,
+                                 struct ks_store_rewrap_counts *ret);
+
+/* Copy the master key file `src` (checked as by ks_master_key_load: a
+ * regular 32-byte file of ours, mode 0600 or stricter) to the new file
+ * `dst` (mode 0600, O_EXCL, fsync'd); the bytes pass through the secure
+ * heap and are wiped. KS_ERR_STORE_EXISTS when dst exists, and the errors
+ * of ks_master_key_load. */
+KS_WUR int ks_master_key_copy(const char *src, const char *dst);
 
 #endif

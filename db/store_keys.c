@@ -239,7 +239,7 @@ static int rotate_tx(struct ks_store *s, void *arg)
     }
     STMT_AUTO sqlite3_stmt *st = NULL;
     r = ks_store_stmt(s, STMT_KV_RETIRE_ACTIVE,
-                      "UPDATE key_versions SET state = 'retired', retired_at = ?2 "
+                      "UPDATE key_versions SET state = 'previous', replaced_at = ?2 "
                       "WHERE key_id = ?1 AND state = 'active'",
                       &st);
     if (r < 0 || (r = ks_store_bind_int64(s, st, 1, a->key_id)) < 0 ||

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,13 +95,21 @@ static int snap_key(struct ks_store *s, const char *ref, struct ks_store_key *k)
             return ks_store_sqlerr(s, rc, "snapshot key");
         }
         const char *state = (const char *)sqlite3_column_text(st, 2);
+        /* Migration 5: a retired version has no material (the decision
+         * refuses it); any state this program does not know counts as
+         * retired. */
+        bool retired = !state || (strcmp(state, "active") != 0 && strcmp(state, "previous") != 0);
         if (ks_key_kind_from_name((const char *)sqlite3_column_text(st, 0), &k->kind) < 0 ||
-            !state || sqlite3_column_bytes(st, 3) != KS_STORE_NONCE_LEN) {
+            (!retired && sqlite3_column_bytes(st, 3) != KS_STORE_NONCE_LEN)) {
             return ks_store_fail(s, KS_ERR_DB_CORRUPT, "key %s malformed", ref);
         }
         k->version = (uint32_t)sqlite3_column_int64(st, 1);
-        k->state = strcmp(state, "active") == 0 ? KS_KEY_VERSION_ACTIVE : KS_KEY_VERSION_RETIRED;
-        memcpy(k->nonce, sqlite3_column_blob(st, 3), KS_STORE_NONCE_LEN);
+        k->state = retired                        ? KS_KEY_VERSION_RETIRED
+                   : strcmp(state, "active") == 0 ? KS_KEY_VERSION_ACTIVE
+                                                  : KS_KEY_VERSION_PREVIOUS;
+        if (!retired) {
+            memcpy(k->nonce, sqlite3_column_blob(st, 3), KS_STORE_NONCE_LEN);
+        }
         if ((r = ks_store_col_blob(s, st, 4, KS_STORE_MAX_SECRET + KS_STORE_TAG_LEN, &k->wrapped,
                                    &k->wrapped_len)) < 0) {
             return r;

@@ -141,8 +141,13 @@ static int check_policies(const struct ks_release_request *req, struct decision 
 {
     for (size_t i = 0; i < d->snap->n_keys; i++) {
         const struct ks_store_key *k = &d->snap->keys[i];
-        /* A rotated-out version stays releasable when named as name@N
-         * (db/store.h); "name" always resolves to the active version. */
+        /* A rotated-out (previous) version stays releasable when named as
+         * name@N (db/store.h); a retired one never is (its material is
+         * gone); "name" always resolves to the active version. */
+        if (k->state == KS_KEY_VERSION_RETIRED) {
+            set_reason(d, "key %s is retired", d->refs[i]);
+            return KS_ERR_POLICY_DENIED;
+        }
         if (k->state != KS_KEY_VERSION_ACTIVE && !k->explicit_version) {
             set_reason(d, "key %s has no active version", d->refs[i]);
             return KS_ERR_POLICY_DENIED;

@@ -295,7 +295,8 @@ int ks_applog_load(const uint8_t *buf, size_t len, uint32_t pcr, struct ks_applo
         return r;
     }
     size_t n = ks_eventlog_algs(parsed, &algs);
-    if (ks_eventlog_format(parsed) != KS_EVENTLOG_FORMAT_CRYPTO_AGILE || n == 0 || n > KS_MAX_BANKS) {
+    if (ks_eventlog_format(parsed) != KS_EVENTLOG_FORMAT_CRYPTO_AGILE || n == 0 ||
+        n > KS_MAX_BANKS) {
         r = KS_ERR_APPLOG_FOREIGN;
         goto out;
     }

@@ -70,8 +70,7 @@ KS_WUR int ks_applog_new(uint32_t pcr, const uint16_t *algs, size_t n_algs,
  * KS_APPLOG_MAX_SIZE); KS_ERR_APPLOG_FOREIGN for anything but EV_EVENT_TAG
  * events on `pcr` with a well-formed tag and a digest H_bank(data) in every
  * bank of the table, or for a bank this module does not support. */
-KS_WUR int ks_applog_load(const uint8_t *buf, size_t len, uint32_t pcr,
-                          struct ks_applog **ret_log);
+KS_WUR int ks_applog_load(const uint8_t *buf, size_t len, uint32_t pcr, struct ks_applog **ret_log);
 
 void ks_applog_free(struct ks_applog *log);
 

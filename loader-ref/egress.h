@@ -20,10 +20,10 @@
 
 struct ks_egress {
     uint64_t budget, window;
-    uint64_t start;       /* the current window's first second */
-    uint64_t used;        /* bytes sent in the current window */
-    uint64_t sent_total;  /* bytes sent, all windows */
-    uint64_t refused;     /* responses refused */
+    uint64_t start;      /* the current window's first second */
+    uint64_t used;       /* bytes sent in the current window */
+    uint64_t sent_total; /* bytes sent, all windows */
+    uint64_t refused;    /* responses refused */
     uint64_t refused_bytes;
 };
 

@@ -152,8 +152,8 @@ int ks_infer_open_request(const uint8_t sk[KS_HPKE_SK_LEN], const char *key_name
     return r;
 }
 
-int ks_infer_parse_plain(const uint8_t *pt, size_t len, uint64_t *ret_issued,
-                         uint32_t *ret_max_new, const uint8_t **ret_prompt, size_t *ret_prompt_len)
+int ks_infer_parse_plain(const uint8_t *pt, size_t len, uint64_t *ret_issued, uint32_t *ret_max_new,
+                         const uint8_t **ret_prompt, size_t *ret_prompt_len)
 {
     if (!pt || !ret_issued || !ret_max_new || !ret_prompt || !ret_prompt_len) {
         return KS_ERR_INVALID_ARG;

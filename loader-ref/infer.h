@@ -65,8 +65,8 @@ KS_WUR int ks_infer_seal_request(const uint8_t pk[KS_HPKE_PK_LEN], const char *k
 KS_WUR int ks_infer_open_request(const uint8_t sk[KS_HPKE_SK_LEN], const char *key_name,
                                  uint32_t version, const uint8_t *id, size_t id_len,
                                  const uint8_t enc[KS_HPKE_ENC_LEN], const uint8_t *ct,
-                                 size_t ct_len, uint8_t *ret_pt, size_t pt_size,
-                                 size_t *ret_pt_len, uint8_t ret_response_key[KS_INFER_KEY_LEN]);
+                                 size_t ct_len, uint8_t *ret_pt, size_t pt_size, size_t *ret_pt_len,
+                                 uint8_t ret_response_key[KS_INFER_KEY_LEN]);
 
 /* Split an opened plaintext: KS_ERR_PROTO_REQUEST for another format byte,
  * a short header or an empty prompt. The prompt points into pt. */

@@ -54,37 +54,35 @@ static void err(const char *fmt, ...)
 
 static void usage(FILE *f)
 {
-    fprintf(
-        f,
-        "Usage: ks-client COMMAND [OPTIONS]\n\n"
-        "The end user's side of the confidential inference path.\n\n"
-        "Commands:\n"
-        "  pubkey   fetch and verify a request key's public half (signed statement)\n"
-        "  infer    encrypt a prompt to the request key, send it, decrypt the completion\n"
-        "  load     send a signed program to the loader (LOAD)\n"
-        "  stats    ask the loader for its counters (STATS)\n"
-        "  send     send a saved request frame as is (replay tests)\n\n"
-        "Where requests go (infer, load, stats, send): --connect HOST:PORT (a relay) or\n"
-        "--socket PATH (the loader's UNIX socket).\n\n"
-        "Common options of pubkey and infer:\n"
-        "  --server URL          the keyserver (https://HOST:PORT)\n"
-        "  --cacert FILE         CA certificate(s) for its TLS certificate\n"
-        "  --pin sha256//B64     also pin its TLS public key\n"
-        "  --receipt-key B64|@FILE  the keyserver's receipt key (SubjectPublicKeyInfo DER,\n"
-        "                        base64 as /v1/info gives it; @FILE reads the base64)\n"
-        "  --key NAME[@VERSION]  the request key\n"
-        "  --statement FILE      use a statement saved by 'pubkey --out' (verified again)\n"
-        "                        instead of fetching it\n\n"
-        "pubkey: [--out FILE] writes the statement; prints NAME VERSION PUBLIC_KEY_HEX.\n"
-        "infer:  --prompt TEXT | --prompt-file FILE, [--max-new N] (0: the program's\n"
-        "        maximum), [--id HEX] (default 16 random bytes), [--output raw|hex]\n"
-        "        (default raw), [--count N] (N requests on one connection; prints a\n"
-        "        summary), [--save-request FILE] (TEST: the request frame, for 'send'),\n"
-        "        [--unverified-public-key HEX] (TEST ONLY: encrypt to this key instead).\n"
-        "load:   --program FILE (the signed program JSON).\n"
-        "send:   --request FILE.\n\n"
-        "Exit status: 0 ok, 1 refused (by the loader, or a statement or completion that\n"
-        "does not verify), 2 usage error, 3 network or system error.\n");
+    fprintf(f, "Usage: ks-client COMMAND [OPTIONS]\n\n"
+               "The end user's side of the confidential inference path.\n\n"
+               "Commands:\n"
+               "  pubkey   fetch and verify a request key's public half (signed statement)\n"
+               "  infer    encrypt a prompt to the request key, send it, decrypt the completion\n"
+               "  load     send a signed program to the loader (LOAD)\n"
+               "  stats    ask the loader for its counters (STATS)\n"
+               "  send     send a saved request frame as is (replay tests)\n\n"
+               "Where requests go (infer, load, stats, send): --connect HOST:PORT (a relay) or\n"
+               "--socket PATH (the loader's UNIX socket).\n\n"
+               "Common options of pubkey and infer:\n"
+               "  --server URL          the keyserver (https://HOST:PORT)\n"
+               "  --cacert FILE         CA certificate(s) for its TLS certificate\n"
+               "  --pin sha256//B64     also pin its TLS public key\n"
+               "  --receipt-key B64|@FILE  the keyserver's receipt key (SubjectPublicKeyInfo DER,\n"
+               "                        base64 as /v1/info gives it; @FILE reads the base64)\n"
+               "  --key NAME[@VERSION]  the request key\n"
+               "  --statement FILE      use a statement saved by 'pubkey --out' (verified again)\n"
+               "                        instead of fetching it\n\n"
+               "pubkey: [--out FILE] writes the statement; prints NAME VERSION PUBLIC_KEY_HEX.\n"
+               "infer:  --prompt TEXT | --prompt-file FILE, [--max-new N] (0: the program's\n"
+               "        maximum), [--id HEX] (default 16 random bytes), [--output raw|hex]\n"
+               "        (default raw), [--count N] (N requests on one connection; prints a\n"
+               "        summary), [--save-request FILE] (TEST: the request frame, for 'send'),\n"
+               "        [--unverified-public-key HEX] (TEST ONLY: encrypt to this key instead).\n"
+               "load:   --program FILE (the signed program JSON).\n"
+               "send:   --request FILE.\n\n"
+               "Exit status: 0 ok, 1 refused (by the loader, or a statement or completion that\n"
+               "does not verify), 2 usage error, 3 network or system error.\n");
 }
 
 struct opts {
@@ -211,7 +209,8 @@ static int receipt_key(const char *arg, uint8_t **ret, size_t *ret_len)
             err("cannot read %s", arg + 1);
             return KS_ERR_INVALID_ARG;
         }
-        while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' ')) {
+        while (len > 0 &&
+               (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' ')) {
             text[--len] = '\0';
         }
         b64 = (const char *)text;
@@ -461,7 +460,9 @@ struct infer_ctx {
     size_t prompt_len;
 };
 
-/* One request on fd; *ret_refused tells a refusal (code in resp_code). */
+/* One request on fd: KS_OK (the completion printed when print is set),
+ * KS_ERR_LOADER_REFUSED with the loader's code in resp_code, or another
+ * error. */
 static int infer_once(const struct infer_ctx *x, int fd, bool print, char *resp_code,
                       size_t code_len)
 {
@@ -494,8 +495,7 @@ static int infer_once(const struct infer_ctx *x, int fd, bool print, char *resp_
                               (uint32_t)x->o->max_new, x->prompt, x->prompt_len, enc, ct, ct_size,
                               &ct_len, rk);
     if (r == KS_OK) {
-        r = ks_proto_infer_build(x->name, x->version, id, id_len, enc, ct, ct_len, &req,
-                                 &req_len);
+        r = ks_proto_infer_build(x->name, x->version, id, id_len, enc, ct, ct_len, &req, &req_len);
     }
     if (r == KS_OK && x->o->save_request) {
         r = write_file(x->o->save_request, req, req_len);
@@ -521,8 +521,8 @@ static int infer_once(const struct infer_ctx *x, int fd, bool print, char *resp_
         r = KS_ERR_NOMEM;
         goto out;
     }
-    r = ks_infer_open_response(rk, resp.nonce, id, id_len, resp.ct, resp.ct_len, out,
-                               resp.ct_len, &out_len);
+    r = ks_infer_open_response(rk, resp.nonce, id, id_len, resp.ct, resp.ct_len, out, resp.ct_len,
+                               &out_len);
     if (r != KS_OK) {
         err("the completion does not authenticate: %s", ks_strerror(r));
         goto out;

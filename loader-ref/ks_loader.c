@@ -66,28 +66,32 @@ static void err(const char *fmt, ...)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: ks-loader --config FILE --ci-key FILE [--app-log FILE] [--app-pcr N]\n"
-               "                 [--tcti TCTI]\n\n"
-               "The trusted loader: attest to the keyserver, obtain the weights key and the\n"
-               "request key, decrypt the weights into locked memory and serve the socket\n"
-               "named in the configuration. Normally started by ks-launch, which measures\n"
-               "it first; see ks-loader(8).\n\n"
-               "  --config FILE   the configuration (ks-launch passes the measured copy)\n"
-               "  --ci-key FILE   the CI public key (PEM Ed25519) programs must be signed by\n"
-               "  --app-log FILE  the application log to send with the quote\n"
-               "  --app-pcr N     the application PCR (default %d), quoted unless the\n"
-               "                  configuration's pcrs says otherwise\n"
-               "  --tcti TCTI     the TPM (default $KS_TCTI, else device:/dev/tpmrm0)\n"
-               "  --help          this text\n",
-               APP_PCR_DEFAULT);
+    fprintf(f,
+            "Usage: ks-loader --config FILE --ci-key FILE [--app-log FILE] [--app-pcr N]\n"
+            "                 [--tcti TCTI]\n\n"
+            "The trusted loader: attest to the keyserver, obtain the weights key and the\n"
+            "request key, decrypt the weights into locked memory and serve the socket\n"
+            "named in the configuration. Normally started by ks-launch, which measures\n"
+            "it first; see ks-loader(8).\n\n"
+            "  --config FILE   the configuration (ks-launch passes the measured copy)\n"
+            "  --ci-key FILE   the CI public key (PEM Ed25519) programs must be signed by\n"
+            "  --app-log FILE  the application log to send with the quote\n"
+            "  --app-pcr N     the application PCR (default %d), quoted unless the\n"
+            "                  configuration's pcrs says otherwise\n"
+            "  --tcti TCTI     the TPM (default $KS_TCTI, else device:/dev/tpmrm0)\n"
+            "  --help          this text\n",
+            APP_PCR_DEFAULT);
 }
 
 static int parse_args(int argc, char **argv, struct args *a)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},  {"ci-key", required_argument, NULL, 'k'},
-        {"app-log", required_argument, NULL, 'l'}, {"app-pcr", required_argument, NULL, 'p'},
-        {"tcti", required_argument, NULL, 't'},    {"help", no_argument, NULL, 'h'},
+        {"config", required_argument, NULL, 'c'},
+        {"ci-key", required_argument, NULL, 'k'},
+        {"app-log", required_argument, NULL, 'l'},
+        {"app-pcr", required_argument, NULL, 'p'},
+        {"tcti", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     char *end = NULL;
@@ -295,13 +299,11 @@ static int obtain_keys(const struct args *a, struct state *s, const char *dek_re
     s->tpm = NULL;
     r = ks_statement_receipt_check(s->cfg.receipt_key, s->cfg.receipt_key_len, res, ak_id);
     if (r != KS_OK) {
-        err("the release receipt does not verify with the pinned receipt key: %s",
-            ks_strerror(r));
+        err("the release receipt does not verify with the pinned receipt key: %s", ks_strerror(r));
         goto out;
     }
     if (res->keys[0].key_len != KS_SEAL_KEY_LEN || res->keys[1].key_len != KS_HPKE_SK_LEN) {
-        err("released keys of the wrong size (%s must be a DEK, %s an HPKE key)", keys[0],
-            keys[1]);
+        err("released keys of the wrong size (%s must be a DEK, %s an HPKE key)", keys[0], keys[1]);
         r = KS_ERR_RECEIPT_MISMATCH;
         goto out;
     }

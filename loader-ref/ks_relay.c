@@ -142,8 +142,10 @@ static int relay(int client, const char *path, unsigned id)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"listen", required_argument, NULL, 'l'},    {"socket", required_argument, NULL, 's'},
-        {"port-file", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
+        {"listen", required_argument, NULL, 'l'},
+        {"socket", required_argument, NULL, 's'},
+        {"port-file", required_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *listen_spec = NULL, *path = NULL, *port_file = NULL;

@@ -80,9 +80,8 @@ int ks_launch_tpm_banks(struct ks_launch_tpm *t, uint32_t pcr, uint16_t *ret_alg
         return KS_ERR_INVALID_ARG;
     }
     /* TPM2_CAP_PCRS returns every bank in one TPML_PCR_SELECTION. */
-    TSS2_RC rc =
-        Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_PCRS, 0,
-                           TPM2_MAX_PCRS, &more, &cap);
+    TSS2_RC rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                    TPM2_CAP_PCRS, 0, TPM2_MAX_PCRS, &more, &cap);
     if (rc != TSS2_RC_SUCCESS) {
         return tss_fail(t, "Esys_GetCapability", rc);
     }

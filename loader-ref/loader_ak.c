@@ -79,8 +79,9 @@ int ks_loader_ak_get(struct ks_tpm *tpm, const struct ks_loader_ak_config *cfg,
     if (r == KS_OK) {
         fprintf(stderr, "ks-loader: a fresh AK, enrolled with EK %s\n", out.ek_name);
     } else if (r == KS_ERR_EK_NOT_APPROVED) {
-        fprintf(stderr, "ks-loader: the AK is enrolled but EK %s waits for an admin's approval "
-                        "(ksctl ek approve)\n",
+        fprintf(stderr,
+                "ks-loader: the AK is enrolled but EK %s waits for an admin's approval "
+                "(ksctl ek approve)\n",
                 out.ek_name);
     } else if (serr.http_status) {
         fprintf(stderr, "ks-loader: enrollment refused: HTTP %ld %s%s%s\n", serr.http_status,

@@ -29,7 +29,7 @@ struct ks_loader_ak_config {
     const char *keyserver; /* base URL */
     const struct ks_http_opts *http;
     enum ks_tpm_ek_kind ek_kind;
-    bool send_ek_cert; /* false: the EK was approved by an admin */
+    bool send_ek_cert;  /* false: the EK was approved by an admin */
     const char *ak_dir; /* TEST ONLY; NULL: enroll a fresh AK */
 };
 

@@ -95,7 +95,10 @@ static int parse_number(const char *v, bool suffix, unsigned long long *ret)
     }
     unsigned shift = 0;
     if (suffix && *end && !end[1]) {
-        shift = *end == 'K' || *end == 'k' ? 10 : *end == 'M' || *end == 'm' ? 20 : *end == 'G' || *end == 'g' ? 30 : 0;
+        shift = *end == 'K' || *end == 'k'   ? 10
+                : *end == 'M' || *end == 'm' ? 20
+                : *end == 'G' || *end == 'g' ? 30
+                                             : 0;
         if (shift) {
             end++;
         }
@@ -302,9 +305,9 @@ void ks_loader_config_clear(struct ks_loader_config *cfg)
     if (!cfg) {
         return;
     }
-    char **strings[] = {&cfg->keyserver, &cfg->cacert,  &cfg->tls_pin,   &cfg->request_key,
-                        &cfg->dek,       &cfg->pcrs,    &cfg->event_log, &cfg->ima_log,
-                        &cfg->ak_dir,    &cfg->sealed,  &cfg->backend,   &cfg->socket};
+    char **strings[] = {&cfg->keyserver, &cfg->cacert, &cfg->tls_pin,   &cfg->request_key,
+                        &cfg->dek,       &cfg->pcrs,   &cfg->event_log, &cfg->ima_log,
+                        &cfg->ak_dir,    &cfg->sealed, &cfg->backend,   &cfg->socket};
     for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
         free(*strings[i]);
     }

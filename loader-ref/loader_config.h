@@ -38,14 +38,14 @@ struct ks_loader_config {
     uint8_t *receipt_key; /* pinned SubjectPublicKeyInfo DER (decoded) */
     size_t receipt_key_len;
     /* what to ask for */
-    char *request_key; /* NAME or NAME@VERSION (an HPKE key) */
-    char *dek;         /* NAME or NAME@VERSION; NULL: the sealed file's */
-    char *pcrs;        /* quote selection; NULL: sha256:0-7 and the app PCR */
-    char *event_log;   /* firmware log sent along; NULL: none */
-    char *ima_log;     /* IMA log sent along; NULL: none */
+    char *request_key;           /* NAME or NAME@VERSION (an HPKE key) */
+    char *dek;                   /* NAME or NAME@VERSION; NULL: the sealed file's */
+    char *pcrs;                  /* quote selection; NULL: sha256:0-7 and the app PCR */
+    char *event_log;             /* firmware log sent along; NULL: none */
+    char *ima_log;               /* IMA log sent along; NULL: none */
     enum ks_tpm_ek_kind ek_kind; /* the EK the AK is enrolled with (default rsa) */
     bool ek_cert;                /* send the EK certificate (default yes) */
-    char *ak_dir;      /* TEST ONLY: an admin-registered AK saved by ks-attest */
+    char *ak_dir;                /* TEST ONLY: an admin-registered AK saved by ks-attest */
     /* the model */
     char *sealed;
     char *backend;

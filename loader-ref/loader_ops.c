@@ -132,8 +132,8 @@ static int do_load(struct ks_loader_ops *ops, const struct ks_proto_request *req
     struct ks_program p;
     uint8_t msha[32];
     char hex[65];
-    int r = ks_program_verify((const uint8_t *)req->program, req->program_len, ops->ci_key, &p,
-                              msha);
+    int r =
+        ks_program_verify((const uint8_t *)req->program, req->program_len, ops->ci_key, &p, msha);
     if (r != KS_OK) {
         return r;
     }
@@ -238,8 +238,10 @@ static int do_infer(struct ks_loader_ops *ops, const struct ks_proto_request *re
     }
 out:
     free(ct);
+    /* The response key, the prompt and the whole completion buffer (a
+     * failed generation may have written part of it). */
     OPENSSL_cleanse(ops->scratch.p, KS_INFER_KEY_LEN + pt_len);
-    OPENSSL_cleanse(ops->out, out_len);
+    OPENSSL_cleanse(ops->out, ops->out_size);
     return r;
 }
 
@@ -250,7 +252,8 @@ int ks_loader_ops_stats_json(struct ks_loader_ops *ops, uint64_t now, char **ret
     }
     json_t *refused = json_object();
     for (size_t i = 0; refused && i < MAX_CODES && ops->refused[i].code; i++) {
-        json_object_set_new(refused, ops->refused[i].code, json_integer((json_int_t)ops->refused[i].n));
+        json_object_set_new(refused, ops->refused[i].code,
+                            json_integer((json_int_t)ops->refused[i].n));
     }
     char hex[65];
     json_t *program = json_null();

@@ -164,8 +164,8 @@ static void process(struct conn *c, struct ks_loader_ops *ops)
         if (c->in_len - KS_FRAME_HEADER_LEN < n) {
             return; /* not complete yet */
         }
-        int r = ks_loader_ops_handle(ops, c->in + KS_FRAME_HEADER_LEN, n, now_s(), &resp,
-                                     &resp_len, &refused);
+        int r = ks_loader_ops_handle(ops, c->in + KS_FRAME_HEADER_LEN, n, now_s(), &resp, &resp_len,
+                                     &refused);
         if (r == KS_OK) {
             r = queue(c, resp, resp_len);
         }

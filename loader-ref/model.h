@@ -124,8 +124,9 @@ struct ks_model;
  * `expect` is not NULL, must carry those dims (KS_ERR_MODEL_MISMATCH). The
  * KV cache and activations (derived from prompts: secret) are allocated
  * locked and excluded from core dumps (KS_ERR_BACKEND_MLOCK unless
- * allow_unlocked). `threads` (1 or 2; 0: 2 when the machine has 2 CPUs)
- * split the large matrix products.
+ * allow_unlocked). `threads` (1 or 2; 0: 1) split the large matrix products
+ * by output columns (bit-identical results); generation is memory-bound, so
+ * 2 threads help only models that fit in the caches of an idle machine.
  */
 KS_WUR int ks_model_open(const uint8_t *weights, size_t len, const struct ks_model_dims *expect,
                          unsigned threads, bool allow_unlocked, struct ks_model **ret);

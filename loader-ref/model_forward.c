@@ -5,7 +5,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -236,7 +235,11 @@ int ks_model_open(const uint8_t *weights, size_t len, const struct ks_model_dims
         goto out;
     }
     m->d = d;
-    m->threads = threads ? threads : (sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1);
+    /* Default 1: generation streams every weight once per token and one
+     * thread already reaches the memory bandwidth on the machines measured
+     * (docs/BENCHMARKS.md); on a shared machine the second thread's join
+     * waits for a busy core and halves the rate. */
+    m->threads = threads ? threads : 1;
     const size_t D = d.d_model, F = d.d_ff, S = d.max_seq;
     const float *cur = (const float *)(weights + KS_MODEL_HEADER_LEN);
     m->tok_emb = take(&cur, (size_t)d.vocab * D);

@@ -121,8 +121,7 @@ static int parse_infer(json_t *root, struct ks_proto_request *req, char *detail,
     req->version = (uint32_t)json_integer_value(ver);
     int r = b64_member(root, "id", req->id, 1, KS_INFER_ID_MAX, &req->id_len, detail, dlen);
     if (r == KS_OK) {
-        r = b64_member(root, "enc", req->enc, KS_HPKE_ENC_LEN, KS_HPKE_ENC_LEN, NULL, detail,
-                       dlen);
+        r = b64_member(root, "enc", req->enc, KS_HPKE_ENC_LEN, KS_HPKE_ENC_LEN, NULL, detail, dlen);
     }
     if (r != KS_OK) {
         return r;
@@ -248,8 +247,8 @@ int ks_proto_infer_build(const char *key, uint32_t version, const uint8_t *id, s
                          const uint8_t enc[KS_HPKE_ENC_LEN], const uint8_t *ct, size_t ct_len,
                          char **ret, size_t *ret_len)
 {
-    if (!key || !id || id_len == 0 || id_len > KS_INFER_ID_MAX || !enc || !ct || !ret ||
-        !ret_len || version == 0) {
+    if (!key || !id || id_len == 0 || id_len > KS_INFER_ID_MAX || !enc || !ct || !ret || !ret_len ||
+        version == 0) {
         return KS_ERR_INVALID_ARG;
     }
     return finish(json_pack("{s:s,s:s,s:I,s:o,s:o,s:o}", "op", "infer", "key", key, "version",
@@ -306,14 +305,19 @@ const char *ks_proto_error_code(int err)
     }
 }
 
+static void copy_printable(char *dst, size_t size, const char *src);
+
 int ks_proto_error_build(const char *code, const char *detail, char **ret, size_t *ret_len)
 {
+    char safe[256];
     if (!code || !ret || !ret_len) {
         return KS_ERR_INVALID_ARG;
     }
-    json_t *o = detail && *detail
-                    ? json_pack("{s:b,s:s,s:s}", "ok", 0, "error", code, "detail", detail)
-                    : json_pack("{s:b,s:s}", "ok", 0, "error", code);
+    /* A detail may quote the request (jansson's error text does): printable
+     * ASCII only, so that it is valid UTF-8 and echoes no raw bytes. */
+    copy_printable(safe, sizeof(safe), detail);
+    json_t *o = safe[0] ? json_pack("{s:b,s:s,s:s}", "ok", 0, "error", code, "detail", safe)
+                        : json_pack("{s:b,s:s}", "ok", 0, "error", code);
     return finish(o, ret, ret_len);
 }
 
@@ -325,8 +329,8 @@ int ks_proto_infer_reply_build(const uint8_t *id, size_t id_len,
         return KS_ERR_INVALID_ARG;
     }
     return finish(json_pack("{s:b,s:s,s:o,s:o,s:o}", "ok", 1, "op", "infer", "id",
-                            b64_string(id, id_len), "nonce",
-                            b64_string(nonce, KS_INFER_NONCE_LEN), "ct", b64_string(ct, ct_len)),
+                            b64_string(id, id_len), "nonce", b64_string(nonce, KS_INFER_NONCE_LEN),
+                            "ct", b64_string(ct, ct_len)),
                   ret, ret_len);
 }
 

@@ -41,8 +41,8 @@ KS_WUR int ks_replay_check(const struct ks_replay *c, const uint8_t enc[KS_REPLA
 
 /* Check and record (after the request authenticated). KS_ERR_REPLAY_FULL
  * when the cache holds `capacity` entries still in the window. */
-KS_WUR int ks_replay_add(struct ks_replay *c, const uint8_t enc[KS_REPLAY_ENC_LEN],
-                         uint64_t issued, uint64_t now);
+KS_WUR int ks_replay_add(struct ks_replay *c, const uint8_t enc[KS_REPLAY_ENC_LEN], uint64_t issued,
+                         uint64_t now);
 
 size_t ks_replay_count(const struct ks_replay *c);
 

@@ -88,8 +88,7 @@ static int gcrypt_pool_dontdump(bool allow_unlocked, char *note, size_t note_len
         return KS_ERR_SECMEM;
     }
     if (madvise((void *)m.start, m.end - m.start, MADV_DONTDUMP) != 0) {
-        snprintf(note, note_len, "madvise(MADV_DONTDUMP) of libgcrypt's pool: %s",
-                 strerror(errno));
+        snprintf(note, note_len, "madvise(MADV_DONTDUMP) of libgcrypt's pool: %s", strerror(errno));
         return KS_ERR_SECMEM;
     }
     if (!m.locked_flag && !allow_unlocked) {
@@ -122,8 +121,12 @@ int ks_secmem_init(size_t pool_size, bool allow_unlocked, char *ret_note, size_t
     /* Whether the pool is locked is checked below and reported by the
      * caller, not printed by libgcrypt. */
     gcry_control(GCRYCTL_DISABLE_SECMEM_WARN);
-    if (gcry_control(GCRYCTL_INIT_SECMEM, pool_size, 0) != 0) {
-        snprintf(ret_note, note_len, "libgcrypt cannot set up secure memory");
+    /* An error here means the pool could not be locked (libgcrypt's
+     * GCRY_SECMEM_FLAG_NOT_LOCKED): the pool exists all the same, and
+     * gcrypt_pool_dontdump() decides. */
+    if (gcry_control(GCRYCTL_INIT_SECMEM, pool_size, 0) != 0 && !allow_unlocked) {
+        snprintf(ret_note, note_len,
+                 "libgcrypt's secure pool cannot be locked (RLIMIT_MEMLOCK? see ulimit -l)");
         return KS_ERR_SECMEM;
     }
     gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);

@@ -64,9 +64,8 @@ static int parse_statement(const uint8_t *payload, size_t len, const char *expec
     json_t *time = json_object_get(p, "time");
     if (!json_is_object(p) || !json_is_integer(v) || json_integer_value(v) != 1 ||
         !json_is_string(type) || strcmp(json_string_value(type), "request-key") != 0 ||
-        !copy_string(p, "name", st->name, sizeof(st->name)) ||
-        strcmp(st->name, expect_name) != 0 || !get_u32(p, "version", &st->version) ||
-        (expect_version && st->version != expect_version) ||
+        !copy_string(p, "name", st->name, sizeof(st->name)) || strcmp(st->name, expect_name) != 0 ||
+        !get_u32(p, "version", &st->version) || (expect_version && st->version != expect_version) ||
         !copy_string(p, "keyserver", st->keyserver, sizeof(st->keyserver)) ||
         !copy_string(p, "policy", st->policy, sizeof(st->policy)) ||
         !get_u32(p, "policy_version", &st->policy_version) || !json_is_integer(time) ||
@@ -130,8 +129,8 @@ int ks_statement_verify(const uint8_t *body, size_t len, const uint8_t *spki, si
     memset(&st, 0, sizeof(st));
     json_t *root = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
     json_t *s = json_object_get(root, "statement");
-    int r = json_is_object(s) ? verify_signed(s, spki, spki_len, &payload, &plen)
-                              : KS_ERR_STATEMENT;
+    int r =
+        json_is_object(s) ? verify_signed(s, spki, spki_len, &payload, &plen) : KS_ERR_STATEMENT;
     if (r == KS_OK) {
         r = parse_statement(payload, plen, expect_name, expect_version, &st);
     }

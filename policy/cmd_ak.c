@@ -14,7 +14,7 @@
 #include "policy/ksctl_db.h"
 #include "tpm_public.h"
 
-/* `ksctl ak add|list|revoke`: attestation keys an admin vouches for. An AK
+/* `ksctl ak add|list|show|revoke|remove`: attestation keys an admin vouches for. An AK
  * added here is active at once, so it must be what the keyserver can trust
  * a quote from: a restricted signing key that never leaves its TPM (TPM 2.0
  * Part 1, 25.2; Part 2, 8.3). */
@@ -32,7 +32,9 @@ static void usage(FILE *f)
 {
     fprintf(f, "Usage: ksctl ak add --ak-pub FILE [--ek-pub FILE]\n"
                "       ksctl ak list [--json]\n"
-               "       ksctl ak revoke AK_ID [--reason TEXT]\n\n"
+               "       ksctl ak show AK_ID [--json]\n"
+               "       ksctl ak revoke AK_ID [--reason TEXT]\n"
+               "       ksctl ak remove AK_ID\n\n"
                "Manage attestation keys. Run 'ksctl ak SUBCOMMAND --help'.\n");
 }
 
@@ -55,6 +57,18 @@ static void usage_sub(FILE *f, const char *sub)
                    "List the attestation keys: id, state, EK, who vouched for it, creation and\n"
                    "last successful attestation.\n\n"
                    "  --json                print a JSON array\n");
+    } else if (strcmp(sub, "show") == 0) {
+        fprintf(f, "Usage: ksctl ak show AK_ID [--json] [--db PATH]\n\n"
+                   "Show one attestation key: state, EK, who vouched for it (or its\n"
+                   "enrollment), creation, revocation, the last successful attestation and\n"
+                   "the TPM clock (TPMS_CLOCK_INFO: clock, resetCount, restartCount) of its\n"
+                   "last accepted quote.\n\n"
+                   "  --json                print a JSON object\n");
+    } else if (strcmp(sub, "remove") == 0) {
+        fprintf(f, "Usage: ksctl ak remove AK_ID [--db PATH]\n\n"
+                   "Forget an attestation key in any state: its next quote is refused as\n"
+                   "unknown. The audit trail keeps its history; 'ksctl ak add' or an\n"
+                   "enrollment can bring it back. Use 'ksctl ak revoke' to keep the record.\n\n");
     } else {
         fprintf(f, "Usage: ksctl ak revoke AK_ID [--reason TEXT] [--db PATH]\n\n"
                    "Revoke an attestation key: the keyserver refuses its next quote.\n\n"
@@ -317,23 +331,130 @@ out:
     return ret;
 }
 
+/* An AK id from the command line: lowercase hex of a TPM Name (any case
+ * accepted: ids are copied from other tools). */
+static bool parse_ak_id(const char *cmd, const char *arg, char id[KS_STORE_TPM_NAME_HEX_MAX + 1])
+{
+    size_t len = strlen(arg);
+    if (len > KS_STORE_TPM_NAME_HEX_MAX) {
+        len = KS_STORE_TPM_NAME_HEX_MAX;
+    }
+    for (size_t i = 0; i < len; i++) {
+        id[i] = (char)tolower((unsigned char)arg[i]);
+    }
+    id[len] = '\0';
+    if (strlen(arg) > KS_STORE_TPM_NAME_HEX_MAX || !ks_store_tpm_name_valid(id)) {
+        ksctl_err("%s: not an AK id (a TPM Name in hex): '%s'", cmd, arg);
+        return false;
+    }
+    return true;
+}
+
+static json_t *time_or_null(int64_t t)
+{
+    char s[32];
+    ksctl_format_time(t, s);
+    return t ? json_string(s) : json_null();
+}
+
+static int cmd_show(struct ak_opts *o)
+{
+    struct ksctl_db d;
+    struct ks_store_ak_detail a;
+    char id[KS_STORE_TPM_NAME_HEX_MAX + 1];
+    int ret = 0;
+    if (!parse_ak_id("ak show", o->args[0], id)) {
+        return 2;
+    }
+    int r = ksctl_db_open(&d, &o->db, "ak show", 0);
+    if (r < 0) {
+        ret = ks_error_exit_code(r);
+        goto out;
+    }
+    if ((r = ks_store_ak_get(d.store, id, &a)) < 0) {
+        ret = ksctl_db_fail(&d, r, NULL);
+        goto out;
+    }
+    if (o->json) {
+        json_t *j = ak_json(&a.info);
+        if (j) {
+            json_object_set_new(j, "enrollment_id",
+                                a.enrollment_id[0] ? json_string(a.enrollment_id) : json_null());
+            json_object_set_new(j, "revoked_by",
+                                a.revoked_by[0] ? json_string(a.revoked_by) : json_null());
+            json_object_set_new(j, "revoked_at",
+                                a.revoked_at ? json_integer(a.revoked_at) : json_null());
+            json_object_set_new(j, "revoked", time_or_null(a.revoked_at));
+            json_object_set_new(
+                j, "last_clock",
+                a.has_clock ? json_pack("{s:I, s:I, s:I}", "clock", (json_int_t)a.last_clock,
+                                        "reset_count", (json_int_t)a.last_reset_count,
+                                        "restart_count", (json_int_t)a.last_restart_count)
+                            : json_null());
+        }
+        if ((r = ksctl_print_json(j)) < 0) {
+            ret = ksctl_db_fail(&d, r, NULL);
+        }
+        goto out;
+    }
+    char c[32], l[32], rv[32];
+    ksctl_format_time(a.info.created_at, c);
+    ksctl_format_time(a.info.last_attested_at, l);
+    ksctl_format_time(a.revoked_at, rv);
+    printf("AK %s\n  state          %s\n  EK             %s\n", a.info.id,
+           ks_ak_state_name(a.info.state), a.info.ek_name[0] ? a.info.ek_name : "-");
+    if (a.info.vouched_by[0]) {
+        printf("  vouched for by ");
+        ksctl_print_safe(stdout, a.info.vouched_by);
+        printf("\n");
+    } else {
+        printf("  enrolled       %s\n", a.enrollment_id[0] ? a.enrollment_id : "-");
+    }
+    printf("  created        %s\n", c);
+    if (a.revoked_at) {
+        printf("  revoked        %s by ", rv);
+        ksctl_print_safe(stdout, a.revoked_by);
+        printf("\n");
+    }
+    printf("  last attested  %s\n", a.info.last_attested_at ? l : "never");
+    if (a.has_clock) {
+        printf("  last clock     clock %llu, resetCount %lu, restartCount %lu\n",
+               (unsigned long long)a.last_clock, (unsigned long)a.last_reset_count,
+               (unsigned long)a.last_restart_count);
+    } else {
+        printf("  last clock     -\n");
+    }
+out:
+    ksctl_db_close(&d);
+    return ret;
+}
+
+static int cmd_remove(struct ak_opts *o)
+{
+    struct ksctl_db d;
+    char id[KS_STORE_TPM_NAME_HEX_MAX + 1];
+    int ret = 0;
+    if (!parse_ak_id("ak remove", o->args[0], id)) {
+        return 2;
+    }
+    int r = ksctl_db_open(&d, &o->db, "ak remove", 0);
+    if (r < 0) {
+        ret = ks_error_exit_code(r);
+    } else if ((r = ks_store_ak_remove(d.store, d.actor, id)) < 0) {
+        ret = ksctl_db_fail(&d, r, NULL);
+    } else {
+        printf("AK %s removed\n", id);
+    }
+    ksctl_db_close(&d);
+    return ret;
+}
+
 static int cmd_revoke(struct ak_opts *o)
 {
     struct ksctl_db d;
     char id[KS_STORE_TPM_NAME_HEX_MAX + 1];
     int ret = 0;
-    const char *arg = o->args[0];
-    size_t len = strlen(arg);
-    if (len >= sizeof(id)) {
-        len = sizeof(id) - 1;
-    }
-    /* Ids are lowercase hex; accept what a user copies from other tools. */
-    for (size_t i = 0; i < len; i++) {
-        id[i] = (char)tolower((unsigned char)arg[i]);
-    }
-    id[len] = '\0';
-    if (strlen(arg) >= sizeof(id) || !ks_store_tpm_name_valid(id)) {
-        ksctl_err("ak revoke: not an AK id (a TPM Name in hex): '%s'", arg);
+    if (!parse_ak_id("ak revoke", o->args[0], id)) {
         return 2;
     }
     if (o->reason) {
@@ -387,6 +508,14 @@ int ksctl_ak(int argc, char **argv)
     if (strcmp(sub, "revoke") == 0) {
         ret = parse(argc, argv, "r", 1, &o);
         return ret >= 0 ? ret : cmd_revoke(&o);
+    }
+    if (strcmp(sub, "show") == 0) {
+        ret = parse(argc, argv, "j", 1, &o);
+        return ret >= 0 ? ret : cmd_show(&o);
+    }
+    if (strcmp(sub, "remove") == 0) {
+        ret = parse(argc, argv, "", 1, &o);
+        return ret >= 0 ? ret : cmd_remove(&o);
     }
     ksctl_err("ak: unknown subcommand '%s'", sub);
     usage(stderr);

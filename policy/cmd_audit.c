@@ -11,16 +11,20 @@
 #include <time.h>
 
 #include "encoding.h"
+#include "policy/cmd_ops.h"
 #include "policy/ksctl.h"
 #include "policy/ksctl_db.h"
 
-/* `ksctl audit show|verify`: read the hash-chained audit trail. */
+/* `ksctl audit show|verify`: read the hash-chained audit trail (export and
+ * prune: policy/cmd_audit_ops.c). */
 
 static void usage(FILE *f)
 {
     fprintf(f, "Usage: ksctl audit show [--since TIME] [--key NAME] [--outcome OUTCOME]\n"
                "                        [--limit N] [--json]\n"
-               "       ksctl audit verify\n\n"
+               "       ksctl audit verify\n"
+               "       ksctl audit export [--since SEQ] [--format jsonl]\n"
+               "       ksctl audit prune --before SEQ|TIME [--yes]\n\n"
                "Read the audit trail. Run 'ksctl audit SUBCOMMAND --help'.\n");
 }
 
@@ -50,7 +54,7 @@ static void usage_sub(FILE *f, const char *sub)
 }
 
 /* Unix seconds, YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SS with an optional Z (UTC). */
-static int parse_time(const char *s, int64_t *ret)
+int ksctl_parse_time(const char *s, int64_t *ret)
 {
     static const char *const formats[] = {"%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S",
                                           "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"};
@@ -140,7 +144,7 @@ static int parse(int argc, char **argv, bool show, struct ksctl_db_opts *db, str
         switch (c) {
         case 's':
         case 'u':
-            if (parse_time(optarg, c == 's' ? &o->f.since_time : &o->f.until_time) < 0) {
+            if (ksctl_parse_time(optarg, c == 's' ? &o->f.since_time : &o->f.until_time) < 0) {
                 ksctl_err("%s: %s: not a time (Unix seconds, YYYY-MM-DD or "
                           "YYYY-MM-DDTHH:MM:SSZ): '%s'",
                           cmd, c == 's' ? "--since" : "--until", optarg);
@@ -374,6 +378,12 @@ int ksctl_audit(int argc, char **argv)
     }
     if (strcmp(argv[1], "verify") == 0) {
         return cmd_verify(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "export") == 0) {
+        return ksctl_audit_export(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "prune") == 0) {
+        return ksctl_audit_prune(argc - 1, argv + 1);
     }
     ksctl_err("audit: unknown subcommand '%s'", argv[1]);
     usage(stderr);

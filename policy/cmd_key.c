@@ -14,21 +14,30 @@
 #include <openssl/crypto.h>
 
 #include "encoding.h"
+#include "policy/cmd_ops.h"
 #include "policy/ksctl.h"
 #include "policy/ksctl_db.h"
 
 /* `ksctl key create|import|list`: keys released to attested loaders. Key
  * material is generated here or read from a file or standard input, never
- * from the command line (argv is visible to every user in /proc). */
+ * from the command line (argv is visible to every user in /proc). The
+ * lifecycle subcommands (rotate, retire, delete, attach, show, public) are
+ * in policy/cmd_key_ops.c and policy/cmd_key_show.c. */
 
 /* Imported material: a 32-byte DEK (or share of one) or X25519 private key. */
-#define KEY_LEN 32
+#define KEY_LEN KSCTL_KEY_LEN
 
 static void usage(FILE *f)
 {
     fprintf(f, "Usage: ksctl key create NAME --policy POLICY [--kind dek|hpke]\n"
                "       ksctl key import NAME --policy POLICY [--kind dek|hpke] [--file FILE]\n"
-               "       ksctl key list [--json]\n\n"
+               "       ksctl key list [--json]\n"
+               "       ksctl key show NAME [--json]\n"
+               "       ksctl key public NAME[@N] [--pem|--base64|--json]\n"
+               "       ksctl key rotate NAME [--file FILE]\n"
+               "       ksctl key retire NAME@N\n"
+               "       ksctl key attach NAME --policy POLICY\n"
+               "       ksctl key delete NAME --yes\n\n"
                "Manage the keys the keyserver releases. Run 'ksctl key SUBCOMMAND --help'.\n");
 }
 
@@ -187,7 +196,7 @@ static int parse_create(int argc, char **argv, bool import, struct create_opts *
  * standard input) into `buf` (KEY_LEN + 1 bytes, so that one byte too many
  * is seen without reading an unbounded stream).
  */
-static int read_material(const char *path, uint8_t *buf, size_t *ret_len)
+int ksctl_key_read_material(const char *cmd, const char *path, uint8_t *buf, size_t *ret_len)
 {
     bool std_in = !path || strcmp(path, "-") == 0;
     const char *what = std_in ? "standard input" : path;
@@ -196,12 +205,12 @@ static int read_material(const char *path, uint8_t *buf, size_t *ret_len)
     int r = KS_OK;
     if (fd < 0) {
         int e = errno;
-        ksctl_err("key import: cannot open %s: %s", path, strerror(e));
+        ksctl_err("%s: cannot open %s: %s", cmd, path, strerror(e));
         return ksctl_input_error(KS_ERR_IO, e);
     }
     if (isatty(fd)) {
-        ksctl_err("key import: refusing to read key material from a terminal; pipe it in or "
-                  "use --file");
+        ksctl_err("%s: refusing to read key material from a terminal; pipe it in or use --file",
+                  cmd);
         r = KS_ERR_INVALID_ARG;
         goto out;
     }
@@ -211,7 +220,7 @@ static int read_material(const char *path, uint8_t *buf, size_t *ret_len)
             continue;
         }
         if (n < 0) {
-            ksctl_err("key import: cannot read %s: %s", what, strerror(errno));
+            ksctl_err("%s: cannot read %s: %s", cmd, what, strerror(errno));
             r = KS_ERR_IO;
             goto out;
         }
@@ -221,8 +230,8 @@ static int read_material(const char *path, uint8_t *buf, size_t *ret_len)
         len += (size_t)n;
     }
     if (len != KEY_LEN) {
-        ksctl_err("key import: the key material from %s must be exactly %d raw bytes; got %s%zu",
-                  what, KEY_LEN, len > KEY_LEN ? "more than " : "", len > KEY_LEN ? KEY_LEN : len);
+        ksctl_err("%s: the key material from %s must be exactly %d raw bytes; got %s%zu", cmd, what,
+                  KEY_LEN, len > KEY_LEN ? "more than " : "", len > KEY_LEN ? KEY_LEN : len);
         r = KS_ERR_INVALID_ARG;
         goto out;
     }
@@ -276,7 +285,7 @@ static int cmd_create(int argc, char **argv, bool import)
             ret = ksctl_db_fail(&d, r, NULL);
             goto out;
         }
-        if ((r = read_material(o.file, material, &material_len)) < 0) {
+        if ((r = ksctl_key_read_material(cmd, o.file, material, &material_len)) < 0) {
             ret = ks_error_exit_code(r);
             goto out;
         }
@@ -430,6 +439,18 @@ int ksctl_key(int argc, char **argv)
     }
     if (strcmp(argv[1], "list") == 0) {
         return cmd_list(argc - 1, argv + 1);
+    }
+    static const struct {
+        const char *name;
+        int (*run)(int, char **);
+    } ops[] = {
+        {"show", ksctl_key_show},     {"public", ksctl_key_public}, {"rotate", ksctl_key_rotate},
+        {"retire", ksctl_key_retire}, {"attach", ksctl_key_attach}, {"delete", ksctl_key_delete},
+    };
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+        if (strcmp(argv[1], ops[i].name) == 0) {
+            return ops[i].run(argc - 1, argv + 1);
+        }
     }
     ksctl_err("key: unknown subcommand '%s'", argv[1]);
     usage(stderr);

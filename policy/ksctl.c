@@ -18,12 +18,16 @@ static const struct command_group groups[] = {
     {"ima", ksctl_ima, "parse and replay Linux IMA measurement lists"},
     {"quote", ksctl_quote, "verify a TPM 2.0 quote"},
     {"init", ksctl_init, "create and initialise the keyserver database and master key"},
-    {"key", ksctl_key, "create, import and list released keys"},
+    {"key", ksctl_key, "create, import, rotate, retire, show and delete released keys"},
     {"policy", ksctl_policy, "create, edit, activate and show release policies"},
-    {"ak", ksctl_ak, "add, list and revoke attestation keys"},
-    {"audit", ksctl_audit, "show and verify the audit trail"},
+    {"ak", ksctl_ak, "add, list, show, revoke and remove attestation keys"},
+    {"audit", ksctl_audit, "show, verify, export and prune the audit trail"},
     {"ekca", ksctl_ekca, "trust EK CAs (and their CRLs) for AK enrollment"},
     {"ek", ksctl_ek, "list, approve, revoke and remove endorsement keys"},
+    {"status", ksctl_status, "summarise the database: counts, releases, attestations"},
+    {"backup", ksctl_backup, "copy the live database to a file (online backup)"},
+    {"restore", ksctl_restore, "check a backup and make it the database"},
+    {"master", ksctl_master, "rotate and check the master key"},
 };
 
 void ksctl_err(const char *fmt, ...)

@@ -20,6 +20,11 @@ int ksctl_audit(int argc, char **argv);
 /* Enrollment: EK CAs and EKs (policy/cmd_ekca.c, policy/cmd_ek.c). */
 int ksctl_ekca(int argc, char **argv);
 int ksctl_ek(int argc, char **argv);
+/* Operations (policy/cmd_status.c, cmd_backup.c, cmd_master.c). */
+int ksctl_status(int argc, char **argv);
+int ksctl_backup(int argc, char **argv);
+int ksctl_restore(int argc, char **argv);
+int ksctl_master(int argc, char **argv);
 
 /* Print "ksctl: <message>\n" to stderr. */
 void ksctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

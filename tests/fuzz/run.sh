@@ -63,6 +63,7 @@ seeds tpm_public -path './quotes/*' \( -name 'ak*.pub' -o -name '*.tpm2b_public.
 seeds tpm_attest -path './quotes/*' \( -name 'quote.out' -o -name '*.tpms_attest.bin' \)
 seeds tpm_signature -path './quotes/*' \( -name 'quotesig.out' -o -name '*.tpmt_signature.bin' \)
 seeds ekcert \( -path './certs/*' -o -path './makecred/cred-*' -o -name 'mkcred.out' \)
+seeds applog -path './eventlogs/*' -name '*.bin'
 
 n=0
 for t in $targets; do

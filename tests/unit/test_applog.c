@@ -43,15 +43,14 @@ static void test_event_data(void **state)
     assert_memory_equal(out, "ks-loader-exe", 13);
     assert_memory_equal(out + 13, m, 32);
     /* Tags: 1..32 of [a-z0-9-]. */
-    const char *bad[] = {"", "Ks-loader", "ks loader", "ks_loader", "ks-loader-exe\n",
-                         "abcdefghijklmnopqrstuvwxyz0123456"};
+    const char *bad[] = {"",          "Ks-loader",       "ks loader",
+                         "ks_loader", "ks-loader-exe\n", "abcdefghijklmnopqrstuvwxyz0123456"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(ks_applog_event_data(bad[i], m, out, sizeof(out), &len),
                          KS_ERR_INVALID_ARG);
     }
-    assert_int_equal(ks_applog_event_data("abcdefghijklmnopqrstuvwxyz012345", m, out, sizeof(out),
-                                          &len),
-                     KS_OK);
+    assert_int_equal(
+        ks_applog_event_data("abcdefghijklmnopqrstuvwxyz012345", m, out, sizeof(out), &len), KS_OK);
     assert_int_equal(ks_applog_event_data("ks-ci-key", m, out, 40, &len), KS_ERR_INVALID_ARG);
     assert_int_equal(ks_applog_event_data(NULL, m, out, sizeof(out), &len), KS_ERR_INVALID_ARG);
     assert_int_equal(ks_applog_event_data("a", NULL, out, sizeof(out), &len), KS_ERR_INVALID_ARG);
@@ -142,8 +141,8 @@ static void test_three_events_replay(void **state)
     /* Header: 32 bytes of TCG_PCClientPCREvent, then the Spec ID event: 28
      * bytes, 4 per bank, vendorInfoSize. */
     size_t header = 32 + 28 + 8 + 1;
-    assert_int_equal(bytes[0], 0);  /* PCR 0 */
-    assert_int_equal(bytes[4], 3);  /* EV_NO_ACTION */
+    assert_int_equal(bytes[0], 0); /* PCR 0 */
+    assert_int_equal(bytes[4], 3); /* EV_NO_ACTION */
     assert_memory_equal(bytes + 32, "Spec ID Event03", 16);
     assert_int_equal(bytes[header], 15);    /* the first event's PCR */
     assert_int_equal(bytes[header + 4], 6); /* EV_EVENT_TAG */
@@ -242,13 +241,13 @@ static void load_edited(size_t off, uint8_t value, int want)
 static void test_load_refuses_foreign(void **state)
 {
     (void)state;
-    size_t ev = 32 + 28 + 4 + 1; /* the first event, one bank */
+    size_t ev = 32 + 28 + 4 + 1;                               /* the first event, one bank */
     load_edited(ev, 14, KS_ERR_APPLOG_FOREIGN);                /* another PCR */
     load_edited(ev + 4, 4, KS_ERR_APPLOG_FOREIGN);             /* EV_SEPARATOR */
     load_edited(ev + 4 + 4 + 4 + 2, 0, KS_ERR_APPLOG_FOREIGN); /* the digest */
-    load_edited(ev + 4 + 4 + 4 + 2 + 32 + 4, 'K', KS_ERR_APPLOG_FOREIGN); /* the tag */
+    load_edited(ev + 4 + 4 + 4 + 2 + 32 + 4, 'K', KS_ERR_APPLOG_FOREIGN);       /* the tag */
     load_edited(ev + 4 + 4 + 4 + 2 + 32 + 4 + 12, 0x55, KS_ERR_APPLOG_FOREIGN); /* measured */
-    load_edited(ev + 4 + 4, 2, KS_ERR_EVLOG_DIGEST_ALG);            /* digest count */
+    load_edited(ev + 4 + 4, 2, KS_ERR_EVLOG_DIGEST_ALG);                        /* digest count */
 
     struct ks_applog *b = NULL;
     size_t len = 0;

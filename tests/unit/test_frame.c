@@ -88,7 +88,10 @@ static void test_bad_frames(void **state)
     assert_int_equal(ks_frame_read(sv[1], 100, 1000, &p, &n), KS_ERR_FRAME);
     close(sv[1]);
     pair(sv);
-    put(sv[0], "\0\0\0\x05" "abc", 7);
+    put(sv[0],
+        "\0\0\0\x05"
+        "abc",
+        7);
     close(sv[0]);
     assert_int_equal(ks_frame_read(sv[1], 100, 1000, &p, &n), KS_ERR_FRAME);
     close(sv[1]);

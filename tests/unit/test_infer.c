@@ -60,8 +60,8 @@ static void seal(const uint8_t pk[32], const char *name, uint32_t v, const char 
                  uint64_t issued, uint32_t max_new, const char *prompt, struct req *r)
 {
     assert_int_equal(ks_infer_seal_request(pk, name, v, (const uint8_t *)id, strlen(id), issued,
-                                           max_new, (const uint8_t *)prompt, strlen(prompt),
-                                           r->enc, r->ct, sizeof(r->ct), &r->ct_len, r->rk),
+                                           max_new, (const uint8_t *)prompt, strlen(prompt), r->enc,
+                                           r->ct, sizeof(r->ct), &r->ct_len, r->rk),
                      KS_OK);
 }
 
@@ -109,12 +109,12 @@ static void test_documented_strings(void **state)
     static const uint8_t info[] = "ks-infer-v1\0model-key\0\0\1\0";
     static const uint8_t plain[] = "\1\0\0\0\0\0\0\0\x2a\0\0\0\5ab";
     keypair(sk, pk);
-    assert_int_equal(ks_hpke_setup_sender(KS_HPKE_SUITE_DEFAULT, pk, info, sizeof(info) - 1, NULL,
-                                          enc, &ctx),
-                     KS_OK);
     assert_int_equal(
-        ks_hpke_seal(ctx, (const uint8_t *)"rid", 3, plain, sizeof(plain) - 1, ct, sizeof(ct), &ct_len),
+        ks_hpke_setup_sender(KS_HPKE_SUITE_DEFAULT, pk, info, sizeof(info) - 1, NULL, enc, &ctx),
         KS_OK);
+    assert_int_equal(ks_hpke_seal(ctx, (const uint8_t *)"rid", 3, plain, sizeof(plain) - 1, ct,
+                                  sizeof(ct), &ct_len),
+                     KS_OK);
     assert_int_equal(ks_hpke_export(ctx, (const uint8_t *)"ks-infer-response", 17, 32, rk_want),
                      KS_OK);
     ks_hpke_ctx_free(ctx);
@@ -140,17 +140,22 @@ static void test_open_refusals(void **state)
     ks_infer_open_request(SK, NAME, V, ID, IDLEN, ENC, CT, CTLEN, pt, PTSIZE, &pt_len, rk)
     memset(pt, 0xee, sizeof(pt));
     /* Another key, name, version or id, or any change: not authentic. */
-    assert_int_equal(OPEN(sk2, "req", 1, id, 4, r.enc, r.ct, r.ct_len, sizeof(pt)), KS_ERR_HPKE_OPEN);
-    assert_int_equal(OPEN(sk, "rex", 1, id, 4, r.enc, r.ct, r.ct_len, sizeof(pt)), KS_ERR_HPKE_OPEN);
-    assert_int_equal(OPEN(sk, "req", 2, id, 4, r.enc, r.ct, r.ct_len, sizeof(pt)), KS_ERR_HPKE_OPEN);
-    assert_int_equal(OPEN(sk, "req", 1, (const uint8_t *)"id-2", 4, r.enc, r.ct, r.ct_len,
-                          sizeof(pt)),
+    assert_int_equal(OPEN(sk2, "req", 1, id, 4, r.enc, r.ct, r.ct_len, sizeof(pt)),
+                     KS_ERR_HPKE_OPEN);
+    assert_int_equal(OPEN(sk, "rex", 1, id, 4, r.enc, r.ct, r.ct_len, sizeof(pt)),
+                     KS_ERR_HPKE_OPEN);
+    assert_int_equal(OPEN(sk, "req", 2, id, 4, r.enc, r.ct, r.ct_len, sizeof(pt)),
+                     KS_ERR_HPKE_OPEN);
+    assert_int_equal(
+        OPEN(sk, "req", 1, (const uint8_t *)"id-2", 4, r.enc, r.ct, r.ct_len, sizeof(pt)),
+        KS_ERR_HPKE_OPEN);
+    r.ct[3] ^= 1;
+    assert_int_equal(OPEN(sk, "req", 1, id, 4, r.enc, r.ct, r.ct_len, sizeof(pt)),
                      KS_ERR_HPKE_OPEN);
     r.ct[3] ^= 1;
-    assert_int_equal(OPEN(sk, "req", 1, id, 4, r.enc, r.ct, r.ct_len, sizeof(pt)), KS_ERR_HPKE_OPEN);
-    r.ct[3] ^= 1;
     r.enc[0] ^= 1;
-    assert_int_equal(OPEN(sk, "req", 1, id, 4, r.enc, r.ct, r.ct_len, sizeof(pt)), KS_ERR_HPKE_OPEN);
+    assert_int_equal(OPEN(sk, "req", 1, id, 4, r.enc, r.ct, r.ct_len, sizeof(pt)),
+                     KS_ERR_HPKE_OPEN);
     r.enc[0] ^= 1;
     assert_int_equal(OPEN(sk, "req", 1, id, 4, r.enc, r.ct, r.ct_len - 1, sizeof(pt)),
                      KS_ERR_HPKE_OPEN);
@@ -241,16 +246,18 @@ static void test_response_gcm_vector(void **state)
     (void)state;
     uint8_t key[32], iv[12], pt[60], aad[20], want[76], ct[96], back[96];
     size_t len = 0;
-    assert_int_equal(ks_hex_decode_fixed(
-                         "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308", key, 32),
-                     KS_OK);
+    assert_int_equal(
+        ks_hex_decode_fixed("feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308", key,
+                            32),
+        KS_OK);
     assert_int_equal(ks_hex_decode_fixed("cafebabefacedbaddecaf888", iv, 12), KS_OK);
     assert_int_equal(ks_hex_decode_fixed("d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d"
                                          "8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657"
                                          "ba637b39",
                                          pt, 60),
                      KS_OK);
-    assert_int_equal(ks_hex_decode_fixed("feedfacedeadbeeffeedfacedeadbeefabaddad2", aad, 20), KS_OK);
+    assert_int_equal(ks_hex_decode_fixed("feedfacedeadbeeffeedfacedeadbeefabaddad2", aad, 20),
+                     KS_OK);
     assert_int_equal(ks_hex_decode_fixed("522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd"
                                          "2555d1aa8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0a"
                                          "bcc9f66276fc6ece0f4e1768cddf8853bb2d551b",
@@ -271,9 +278,9 @@ static void test_response_refusals(void **state)
     uint8_t key[32] = {1}, iv[12] = {2}, ct[64], out[64];
     size_t len = 0, ct_len = 0;
     const uint8_t *id = (const uint8_t *)"id";
-    assert_int_equal(ks_infer_seal_response(key, iv, id, 2, (const uint8_t *)"done", 4, ct,
-                                            sizeof(ct), &ct_len),
-                     KS_OK);
+    assert_int_equal(
+        ks_infer_seal_response(key, iv, id, 2, (const uint8_t *)"done", 4, ct, sizeof(ct), &ct_len),
+        KS_OK);
     memset(out, 0xee, sizeof(out));
     uint8_t key2[32] = {3}, iv2[12] = {4};
     assert_int_equal(ks_infer_open_response(key2, iv, id, 2, ct, ct_len, out, sizeof(out), &len),
@@ -296,9 +303,9 @@ static void test_response_refusals(void **state)
                      KS_ERR_INVALID_ARG);
     assert_int_equal(ks_infer_open_response(key, iv, id, 0, ct, ct_len, out, sizeof(out), &len),
                      KS_ERR_INVALID_ARG);
-    assert_int_equal(ks_infer_seal_response(key, iv, id, 2, (const uint8_t *)"done", 4, ct, 19,
-                                            &ct_len),
-                     KS_ERR_INVALID_ARG);
+    assert_int_equal(
+        ks_infer_seal_response(key, iv, id, 2, (const uint8_t *)"done", 4, ct, 19, &ct_len),
+        KS_ERR_INVALID_ARG);
     assert_int_equal(ks_infer_seal_response(key, iv, id, 2, out, KS_INFER_PROMPT_MAX + 1, ct,
                                             sizeof(ct), &ct_len),
                      KS_ERR_TOO_LARGE);

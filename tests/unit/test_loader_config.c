@@ -59,27 +59,26 @@ static void test_every_key(void **state)
     (void)state;
     struct ks_loader_config c;
     char err[200];
-    static const char text[] =
-        "# a comment\n"
-        "\n" BASE "cacert = /etc/ks/ca.pem\n"
-        "tls_pin = sha256//AAAA\n"
-        "  dek   =   weights@3  \r\n"
-        "pcrs = sha256:0-7,15\n"
-        "event_log = /sys/kernel/security/tpm0/binary_bios_measurements\n"
-        "ima_log = /sys/kernel/security/ima/binary_runtime_measurements\n"
-        "ek = ecc384\n"
-        "ek_cert = no\n"
-        "ak_dir = /tmp/ak\n"
-        "backend = cpu\n"
-        "unseal_threads = 8\n"
-        "allow_unlocked = yes\n"
-        "socket_mode = 0600\n"
-        "max_connections = 4\n"
-        "idle_timeout = 5\n"
-        "egress_bytes = 64K\n"
-        "egress_window = 3600\n"
-        "replay_window = 30\n"
-        "replay_cache = 1M\n";
+    static const char text[] = "# a comment\n"
+                               "\n" BASE "cacert = /etc/ks/ca.pem\n"
+                               "tls_pin = sha256//AAAA\n"
+                               "  dek   =   weights@3  \r\n"
+                               "pcrs = sha256:0-7,15\n"
+                               "event_log = /sys/kernel/security/tpm0/binary_bios_measurements\n"
+                               "ima_log = /sys/kernel/security/ima/binary_runtime_measurements\n"
+                               "ek = ecc384\n"
+                               "ek_cert = no\n"
+                               "ak_dir = /tmp/ak\n"
+                               "backend = cpu\n"
+                               "unseal_threads = 8\n"
+                               "allow_unlocked = yes\n"
+                               "socket_mode = 0600\n"
+                               "max_connections = 4\n"
+                               "idle_timeout = 5\n"
+                               "egress_bytes = 64K\n"
+                               "egress_window = 3600\n"
+                               "replay_window = 30\n"
+                               "replay_cache = 1M\n";
     assert_int_equal(parse(text, &c, err), KS_OK);
     assert_string_equal(c.cacert, "/etc/ks/ca.pem");
     assert_string_equal(c.tls_pin, "sha256//AAAA");

@@ -99,9 +99,9 @@ static char *handle(struct ks_loader_ops *ops, const char *req, size_t len, uint
 {
     uint8_t *resp = NULL;
     size_t resp_len = 0;
-    assert_int_equal(ks_loader_ops_handle(ops, (const uint8_t *)req, len, now, &resp, &resp_len,
-                                          refused),
-                     KS_OK);
+    assert_int_equal(
+        ks_loader_ops_handle(ops, (const uint8_t *)req, len, now, &resp, &resp_len, refused),
+        KS_OK);
     char *s = malloc(resp_len + 1);
     memcpy(s, resp, resp_len);
     s[resp_len] = '\0';
@@ -123,8 +123,8 @@ static char *program(EVP_PKEY *key, const uint8_t sha[32], uint32_t d_model, uin
     return req;
 }
 
-static void expect_refusal(struct ks_loader_ops *ops, const char *req, uint64_t now,
-                           int want_err, const char *code)
+static void expect_refusal(struct ks_loader_ops *ops, const char *req, uint64_t now, int want_err,
+                           const char *code)
 {
     int refused = KS_OK;
     char *s = handle(ops, req, strlen(req), now, &refused);
@@ -159,9 +159,9 @@ static char *infer_req(const uint8_t pk[32], const char *name, uint32_t v, uint6
                                            max_new, (const uint8_t *)prompt, strlen(prompt), enc,
                                            ct, sizeof(ct), &ct_len, ret_rk),
                      KS_OK);
-    assert_int_equal(ks_proto_infer_build(name, v, (const uint8_t *)"rid-7", 5, enc, ct, ct_len,
-                                          &req, &len),
-                     KS_OK);
+    assert_int_equal(
+        ks_proto_infer_build(name, v, (const uint8_t *)"rid-7", 5, enc, ct, ct_len, &req, &len),
+        KS_OK);
     return req;
 }
 
@@ -293,6 +293,8 @@ static void test_infer_refusals(void **state)
     /* Malformed. */
     expect_refusal(f->ops, "{\"op\":\"infer\"}", NOW, KS_ERR_PROTO_REQUEST, "bad_request");
     expect_refusal(f->ops, "garbage", NOW, KS_ERR_PROTO_REQUEST, "bad_request");
+    /* Regression (fuzz_loader_request): invalid UTF-8 quoted in the detail. */
+    expect_refusal(f->ops, "{\"opr\\\xc9\x96\"}", NOW, KS_ERR_PROTO_REQUEST, "bad_request");
     good_request(f, f->ops);
 }
 

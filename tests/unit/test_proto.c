@@ -111,8 +111,9 @@ static void test_parse_refused(void **state)
     size_t n = (KS_PROTO_CT_MAX + 2) / 3 * 4 + 8;
     char *huge = malloc(n + 256);
     assert_non_null(huge);
-    int off = snprintf(huge, 256, "{\"op\":\"infer\",\"key\":\"req\",\"version\":1,\"id\":\"aWQ=\","
-                                  "\"enc\":\"" ENC32 "\",\"ct\":\"");
+    int off = snprintf(huge, 256,
+                       "{\"op\":\"infer\",\"key\":\"req\",\"version\":1,\"id\":\"aWQ=\","
+                       "\"enc\":\"" ENC32 "\",\"ct\":\"");
     memset(huge + off, 'A', n);
     strcpy(huge + off + n, "\"}");
     assert_int_equal(parse(huge, &r, d), KS_ERR_TOO_LARGE);
@@ -131,9 +132,8 @@ static void test_builders_roundtrip(void **state)
         enc[i] = (uint8_t)(i * 7);
     }
     memset(ct, 0xab, sizeof(ct));
-    assert_int_equal(ks_proto_infer_build("k.1", 9, (const uint8_t *)"rid", 3, enc, ct, 40, &s,
-                                          &len),
-                     KS_OK);
+    assert_int_equal(
+        ks_proto_infer_build("k.1", 9, (const uint8_t *)"rid", 3, enc, ct, 40, &s, &len), KS_OK);
     assert_int_equal(len, strlen(s));
     assert_int_equal(ks_proto_request_parse((const uint8_t *)s, len, &r, NULL, 0), KS_OK);
     assert_string_equal(r.key, "k.1");
@@ -175,6 +175,13 @@ static void test_responses(void **state)
     assert_string_equal(r.detail, "seen before");
     ks_proto_response_clear(&r);
     free(s);
+    /* Regression (found by fuzz_loader_request): a detail quoting invalid
+     * UTF-8 from the request made the refusal unbuildable. */
+    assert_int_equal(ks_proto_error_build("bad_request", "near '\"op\xc9\x96\n'", &s, &len), KS_OK);
+    /* "\?" escapes: three question marks would begin a trigraph. */
+    assert_string_equal(
+        s, "{\"detail\":\"near '\\\"op\?\?\?'\",\"error\":\"bad_request\",\"ok\":false}");
+    free(s);
     assert_int_equal(ks_proto_error_build("busy", NULL, &s, &len), KS_OK);
     assert_string_equal(s, "{\"error\":\"busy\",\"ok\":false}");
     free(s);
@@ -192,22 +199,28 @@ static void test_responses(void **state)
                      KS_ERR_PROTO_REQUEST);
     free(s);
     static const char load_ok[] = "{\"ok\":true,\"op\":\"load\",\"program\":\"p\"}";
-    assert_int_equal(ks_proto_response_parse((const uint8_t *)load_ok, strlen(load_ok),
-                                             KS_PROTO_LOAD, &r),
-                     KS_OK);
+    assert_int_equal(
+        ks_proto_response_parse((const uint8_t *)load_ok, strlen(load_ok), KS_PROTO_LOAD, &r),
+        KS_OK);
     assert_string_equal(r.json, "{\"ok\":true,\"op\":\"load\",\"program\":\"p\"}");
     ks_proto_response_clear(&r);
     /* Malformed answers; control characters in a refusal are masked. */
     static const char *const bad[] = {
-        "", "{}", "{\"ok\":1}", "{\"ok\":false}", "{\"ok\":false,\"error\":1}",
+        "",
+        "{}",
+        "{\"ok\":1}",
+        "{\"ok\":false}",
+        "{\"ok\":false,\"error\":1}",
         "{\"ok\":false,\"error\":\"x\",\"more\":1}",
-        "{\"ok\":true,\"op\":\"infer\",\"id\":\"aWQ=\",\"nonce\":\"AAAA\",\"ct\":\"AAAAAAAAAAAAAAAAAAAAAA==\"}",
-        "{\"ok\":true,\"op\":\"infer\",\"id\":\"aWQ=\",\"nonce\":\"AAAAAAAAAAAAAAAA\",\"ct\":\"AAAA\"}",
+        "{\"ok\":true,\"op\":\"infer\",\"id\":\"aWQ=\",\"nonce\":\"AAAA\",\"ct\":"
+        "\"AAAAAAAAAAAAAAAAAAAAAA==\"}",
+        "{\"ok\":true,\"op\":\"infer\",\"id\":\"aWQ=\",\"nonce\":\"AAAAAAAAAAAAAAAA\",\"ct\":"
+        "\"AAAA\"}",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        assert_int_equal(ks_proto_response_parse((const uint8_t *)bad[i], strlen(bad[i]),
-                                                 KS_PROTO_INFER, &r),
-                         KS_ERR_PROTO_REQUEST);
+        assert_int_equal(
+            ks_proto_response_parse((const uint8_t *)bad[i], strlen(bad[i]), KS_PROTO_INFER, &r),
+            KS_ERR_PROTO_REQUEST);
     }
     static const char ctl[] = "{\"ok\":false,\"error\":\"a\\u001bb\"}";
     assert_int_equal(ks_proto_response_parse((const uint8_t *)ctl, strlen(ctl), KS_PROTO_STATS, &r),
@@ -253,7 +266,7 @@ static void test_error_codes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_ok),         cmocka_unit_test(test_parse_refused),
+        cmocka_unit_test(test_parse_ok),           cmocka_unit_test(test_parse_refused),
         cmocka_unit_test(test_builders_roundtrip), cmocka_unit_test(test_responses),
         cmocka_unit_test(test_error_codes),
     };

@@ -88,11 +88,12 @@ static char *signed_body(EVP_PKEY *key, json_t *payload, bool corrupt)
 /* The payload of ep_keys_public.c, with one member replaced. */
 static json_t *payload(const char *replace, json_t *value)
 {
-    json_t *p = json_pack("{s:i,s:s,s:s,s:s,s:I,s:s,s:{s:i,s:i,s:i},s:s,s:I,s:I}", "v", 1, "type",
-                          "request-key", "keyserver", "ks-test", "name", "req", "version",
-                          (json_int_t)3, "public_key", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
-                          "suite", "kem_id", 0x20, "kdf_id", 1, "aead_id", 2, "policy", "app",
-                          "policy_version", (json_int_t)2, "time", (json_int_t)1700000000);
+    json_t *p =
+        json_pack("{s:i,s:s,s:s,s:s,s:I,s:s,s:{s:i,s:i,s:i},s:s,s:I,s:I}", "v", 1, "type",
+                  "request-key", "keyserver", "ks-test", "name", "req", "version", (json_int_t)3,
+                  "public_key", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", "suite", "kem_id",
+                  0x20, "kdf_id", 1, "aead_id", 2, "policy", "app", "policy_version", (json_int_t)2,
+                  "time", (json_int_t)1700000000);
     if (replace) {
         if (value) {
             json_object_set_new(p, replace, value);
@@ -210,8 +211,8 @@ static json_t *key_list(const char *n1, int v1, const char *n2, int v2)
     json_array_append_new(a, json_pack("{s:s,s:i,s:s,s:i}", "name", n1, "version", v1, "policy",
                                        "p", "policy_version", 1));
     if (n2) {
-        json_array_append_new(a, json_pack("{s:s,s:i,s:s,s:i}", "name", n2, "version", v2,
-                                           "policy", "p", "policy_version", 1));
+        json_array_append_new(a, json_pack("{s:s,s:i,s:s,s:i}", "name", n2, "version", v2, "policy",
+                                           "p", "policy_version", 1));
     }
     return a;
 }

@@ -424,7 +424,7 @@ static void test_key_rotate_and_list(void **state)
     struct ks_store_snapshot *snap = NULL;
     assert_int_equal(ks_store_release_snapshot(f->s, AK1, refs, 4, &snap), KS_OK);
     assert_int_equal(snap->keys[0].version, 1);
-    assert_int_equal(snap->keys[0].state, KS_KEY_VERSION_RETIRED);
+    assert_int_equal(snap->keys[0].state, KS_KEY_VERSION_PREVIOUS);
     assert_true(snap->keys[0].explicit_version);
     assert_int_equal(snap->keys[1].version, 2);
     assert_int_equal(snap->keys[2].version, 3);
