@@ -337,6 +337,8 @@ out:
     return r;
 }
 
+/* A retired version is never offered to clients: nothing could open what
+ * they would encrypt to it. */
 static int public_get_tx(struct ks_store *s, const char *name, uint32_t version,
                          struct ks_store_key_public *out)
 {
@@ -348,7 +350,8 @@ static int public_get_tx(struct ks_store *s, const char *name, uint32_t version,
                           "SELECT k.kind, kv.version, kv.public, p.name, p.id "
                           "FROM keys k JOIN key_versions kv ON kv.key_id = k.id "
                           "JOIN policies p ON p.id = k.policy_id WHERE k.name = ?1 "
-                          "AND ((?2 = 0 AND kv.state = 'active') OR kv.version = ?2)",
+                          "AND ((?2 = 0 AND kv.state = 'active') OR "
+                          "(kv.version = ?2 AND kv.state <> 'retired'))",
                           &st);
         if (r < 0 || (r = ks_store_bind_text(s, st, 1, name)) < 0 ||
             (r = ks_store_bind_int64(s, st, 2, version)) < 0) {

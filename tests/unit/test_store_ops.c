@@ -175,6 +175,23 @@ static void test_key_retire(void **state)
     sqlite3_close(db);
 }
 
+/* Regression: a retired request-key version is not offered to clients any
+ * more (GET /v1/keys/NAME@N/public), while the previous one still is. */
+static void test_retired_public_key_hidden(void **state)
+{
+    struct fx *f = *state;
+    struct ks_store_key_public pub;
+    assert_int_equal(ks_store_key_rotate(f->s, f->mk, ACTOR, "h", NULL, 0, NULL), KS_OK);
+    assert_int_equal(ks_store_key_public_get(f->s, "h", 1, &pub), KS_OK);
+    assert_int_equal(pub.version, 1);
+    assert_int_equal(ks_store_key_public_get(f->s, "h", 0, &pub), KS_OK);
+    assert_int_equal(pub.version, 2);
+    assert_int_equal(ks_store_key_retire(f->s, ACTOR, "h", 1), KS_OK);
+    assert_int_equal(ks_store_key_public_get(f->s, "h", 1, &pub), KS_ERR_STORE_UNKNOWN_KEY);
+    assert_int_equal(ks_store_key_public_get(f->s, "h", 0, &pub), KS_OK);
+    assert_int_equal(pub.version, 2);
+}
+
 static void test_key_retire_errors(void **state)
 {
     struct fx *f = *state;
@@ -801,6 +818,7 @@ int main(void)
         cmocka_unit_test(test_version_state_names),
         cmocka_unit_test_setup_teardown(test_key_retire, fx_ops, fx_teardown),
         cmocka_unit_test_setup_teardown(test_key_retire_errors, fx_ops, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_retired_public_key_hidden, fx_ops, fx_teardown),
         cmocka_unit_test_setup_teardown(test_migration_5, fx_setup_dir, fx_teardown),
         cmocka_unit_test_setup_teardown(test_key_delete, fx_ops, fx_teardown),
         cmocka_unit_test_setup_teardown(test_key_attach, fx_ops, fx_teardown),
