@@ -10,7 +10,8 @@
 #      data-encryption key (DEK) that goes straight into the keyserver; the
 #      CI signs the program that may run on it; a request (HPKE) key is made
 #      for the end users;
-#   5. a policy pins the boot chain (PCRs 0-7 as the log replays them) and
+#   5. a policy learned from the boot log and the launcher's log pins the boot
+#      chain (PCRs 0-7) and
 #      PCR 15 as the measured launcher (ks-launch) will extend it for this
 #      loader binary, configuration and CI key;
 #   6. ks-launch measures and starts the trusted loader (ks-loader): it
@@ -135,19 +136,17 @@ event_log = $LOG
 backend = cpu
 EOF
 
-say "Policy 'loader': PCRs 0-7 of the golden boot log, PCR 15 as ks-launch will extend it"
-for i in 0 1 2 3 4 5 6 7; do
-    v=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['banks']['sha256']['$i'])" \
-        "$W/replay.json")
-    "$KSCTL" policy pcr loader "$i" "$v" --db "$W/ks.db" >/dev/null
-done
+say "Policy 'loader': learned from the golden boot log and the launcher's application log"
 "$L/ks-launch" --measure-only --loader "$L/ks-loader" --config "$W/loader.conf" \
     --ci-key "$W/ci.pub" --log "$W/expected.log" >"$W/expected"
 PCR15=$(sed -n 's/^sha256:15=//p' "$W/expected")
 echo "ks-launch --measure-only predicts PCR 15 = $PCR15"
 echo "ksctl eventlog replay of its log gives $("$KSCTL" eventlog replay --json --bank sha256 \
     "$W/expected.log" | python3 -c 'import json, sys; print(json.load(sys.stdin)["banks"]["sha256"]["15"])')"
-"$KSCTL" policy pcr loader 15 "$PCR15" --db "$W/ks.db" >/dev/null
+# Every event digest of PCRs 0-7 in order, the Secure Boot state, the
+# separators, and the loader's executable, config and CI-key digests.
+"$KSCTL" policy learn loader --eventlog "$LOG" --app-log "$W/expected.log" --pcrs 0-7 \
+    --db "$W/ks.db"
 "$KSCTL" policy activate loader --db "$W/ks.db"
 
 # launch LOADER_BINARY: ks-launch -> ks-loader in the background; true once
