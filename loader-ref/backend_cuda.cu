@@ -62,7 +62,7 @@ struct cuda {
     bool allow_unlocked;
     uint8_t *dbuf; /* the weights image is at dbuf + KS_CUDA_IMG_SHIFT */
     size_t len;
-    struct lane wring; /* weights_write */
+    struct lane wring;  /* weights_write */
     struct lane *lanes; /* the sink's, one per unseal worker */
     unsigned n_lanes;
     struct ks_cuda_model *model;
@@ -107,12 +107,12 @@ static int slot_reserve(const struct cuda *c, struct slot *s, size_t len, struct
         return KS_OK;
     }
     slot_release(s);
-    if ((r = ks_locked_alloc(len < SLOT_MIN ? SLOT_MIN : len, c->allow_unlocked, false,
-                             &s->mem)) < 0) {
+    if ((r = ks_locked_alloc(len < SLOT_MIN ? SLOT_MIN : len, c->allow_unlocked, false, &s->mem)) <
+        0) {
         return ks_cuda_fail(err, r, "staging: cannot allocate locked host memory");
     }
-    if ((r = KS_CUDA_CHECK(err, cudaHostRegister(s->mem.ptr, s->mem.mapped,
-                                                 cudaHostRegisterDefault))) < 0) {
+    if ((r = KS_CUDA_CHECK(
+             err, cudaHostRegister(s->mem.ptr, s->mem.mapped, cudaHostRegisterDefault))) < 0) {
         slot_release(s);
         return r;
     }
@@ -187,9 +187,8 @@ static void lanes_free(struct cuda *c)
 static int lane_copy(struct cuda *c, struct lane *l, struct slot *s, size_t off, size_t len)
 {
     int r;
-    if ((r = KS_CUDA_CHECK(&l->err, cudaMemcpyAsync(c->dbuf + KS_CUDA_IMG_SHIFT + off,
-                                                    s->mem.ptr, len, cudaMemcpyHostToDevice,
-                                                    l->stream))) < 0 ||
+    if ((r = KS_CUDA_CHECK(&l->err, cudaMemcpyAsync(c->dbuf + KS_CUDA_IMG_SHIFT + off, s->mem.ptr,
+                                                    len, cudaMemcpyHostToDevice, l->stream))) < 0 ||
         (r = KS_CUDA_CHECK(&l->err, cudaEventRecord(s->done, l->stream))) < 0) {
         return r;
     }
@@ -212,9 +211,13 @@ static int cuda_alloc(void *impl, size_t len, bool allow_unlocked)
         c->dbuf = NULL;
         return r;
     }
-    /* Zeroed: bytes the caller never writes are not left-overs. */
-    if ((r = KS_CUDA_CHECK(&c->err, cudaMemset(c->dbuf, 0, len + KS_CUDA_IMG_SHIFT))) < 0 ||
-        (r = lane_init(&c->wring, WRITE_SLOTS, &c->err)) < 0) {
+    /* Zeroed, so that bytes the caller never writes are no left-overs, and
+     * waited for: the staging streams are non-blocking and do not order
+     * against this one (nor against the legacy stream). */
+    if ((r = lane_init(&c->wring, WRITE_SLOTS, &c->err)) < 0 ||
+        (r = KS_CUDA_CHECK(
+             &c->err, cudaMemsetAsync(c->dbuf, 0, len + KS_CUDA_IMG_SHIFT, c->wring.stream))) < 0 ||
+        (r = KS_CUDA_CHECK(&c->err, cudaStreamSynchronize(c->wring.stream))) < 0) {
         /* backend.c lets a failed alloc be retried: leave nothing behind. */
         lane_free(&c->wring);
         (void)cudaFree(c->dbuf);
@@ -314,9 +317,18 @@ static int cuda_sink(void *impl, unsigned threads, struct ks_unseal_sink *ret_si
         return ks_cuda_fail(&c->err, KS_ERR_NOMEM, "staging: out of host memory");
     }
     c->n_lanes = threads;
+    /* The slots are locked and pinned now, for the default chunk size, so
+     * that the decryption does not wait for it (a file with larger chunks
+     * grows them at the first acquire). */
     for (unsigned i = 0; i < threads; i++) {
-        if ((r = lane_init(&c->lanes[i], LANE_SLOTS, &c->err)) < 0) {
+        struct lane *l = &c->lanes[i];
+        if ((r = lane_init(l, LANE_SLOTS, &c->err)) < 0) {
             return r;
+        }
+        for (unsigned j = 0; j < l->n_slots; j++) {
+            if ((r = slot_reserve(c, &l->slots[j], KS_SEAL_CHUNK_DEFAULT, &c->err)) < 0) {
+                return r;
+            }
         }
     }
     ret_sink->ctx = c;
@@ -359,8 +371,7 @@ static int cuda_finish(void *impl, const struct ks_model_dims *dims)
                               &c->model, &c->err);
 }
 
-static int cuda_generate(void *impl, const uint8_t *prompt, size_t len, size_t n_new,
-                         uint8_t *out)
+static int cuda_generate(void *impl, const uint8_t *prompt, size_t len, size_t n_new, uint8_t *out)
 {
     struct cuda *c = (struct cuda *)impl;
     int r;
@@ -417,7 +428,7 @@ static int probe(int device, struct ks_cuda_err *err)
         (r = KS_CUDA_CHECK(err, cudaMalloc(&d, sizeof(int)))) < 0) {
         return r;
     }
-    KS_CUDA_LAUNCH(probe_kernel, 1, 1, 0)(d);
+    KS_CUDA_LAUNCH(probe_kernel, 1, 1, 0, d);
     if ((r = KS_CUDA_CHECK(err, cudaGetLastError())) == KS_OK &&
         (r = KS_CUDA_CHECK(err, cudaMemcpy(&got, d, sizeof(got), cudaMemcpyDeviceToHost))) ==
             KS_OK &&

@@ -11,10 +11,12 @@
  *
  * Errors: every CUDA runtime call goes through ks_cuda_check(), which maps
  * the cudaError_t to a KS_ERR_* code and keeps the runtime's message
- * (cudaGetErrorString) in a struct ks_cuda_err for the caller's log.
- * Kernel launches are followed by ks_cuda_check(cudaGetLastError()); errors
- * of the kernels themselves surface at the next synchronising call, which
- * is checked too. Everything is fp32 (model.h); no fast-math.
+ * (cudaGetErrorString) in a struct ks_cuda_err for the caller's log; only
+ * the best-effort calls of teardown paths (wipe, free, destroy), which have
+ * no caller to report to, are cast to void. Kernel launches are followed by
+ * ks_cuda_check(cudaGetLastError()); errors of the kernels themselves
+ * surface at the next synchronising call, which is checked too. Everything
+ * is fp32 (model.h); no fast-math.
  */
 
 #include <stdbool.h>
@@ -49,11 +51,12 @@ int ks_cuda_fail(struct ks_cuda_err *err, int r, const char *msg);
 
 /* ---- kernels (cuda_kernels.cu) ------------------------------------------ */
 
-/* kernel<<<grid, block, 0, stream>>>(args), spelled as a macro so that the
- * CPU emulation of tests/gpu/emu (which defines it first) can run the same
- * kernels: KS_CUDA_LAUNCH(kernel, grid, block, stream)(args). */
+/* kernel<<<grid, block, 0, stream>>>(args...), spelled as a macro so that
+ * the CPU emulation of tests/gpu/emu (which defines it first) runs the same
+ * kernels. */
 #ifndef KS_CUDA_LAUNCH
-#define KS_CUDA_LAUNCH(kernel, grid, block, stream) kernel<<<(grid), (block), 0, (stream)>>>
+#define KS_CUDA_LAUNCH(kernel, grid, block, stream, ...)                                           \
+    kernel<<<(grid), (block), 0, (stream)>>>(__VA_ARGS__)
 #endif
 
 /* Threads per block of every kernel (a multiple of the warp size). */
@@ -61,10 +64,10 @@ int ks_cuda_fail(struct ks_cuda_err *err, int r, const char *msg);
 
 /* Epilogue of a matrix product y = x @ W: */
 enum ks_cuda_epi {
-    KS_CUDA_EPI_STORE = 0,  /* y = x @ W */
-    KS_CUDA_EPI_BIAS = 1,   /* y = x @ W + b */
-    KS_CUDA_EPI_GELU = 2,   /* y = GELU(x @ W + b) */
-    KS_CUDA_EPI_RESID = 3,  /* y += x @ W + b (residual add) */
+    KS_CUDA_EPI_STORE = 0, /* y = x @ W */
+    KS_CUDA_EPI_BIAS = 1,  /* y = x @ W + b */
+    KS_CUDA_EPI_GELU = 2,  /* y = GELU(x @ W + b) */
+    KS_CUDA_EPI_RESID = 3, /* y += x @ W + b (residual add) */
 };
 
 /* Split-K factor of a [T][K] @ [K][N] product on a device with `sms`
@@ -79,9 +82,9 @@ size_t ks_cuda_matmul_scratch(size_t T, size_t N, int splits);
  * (ks_cuda_matmul_splits) into `part` (ks_cuda_matmul_scratch floats); the
  * partial sums are added in a fixed order, so results are deterministic.
  */
-int ks_cuda_launch_matmul(cudaStream_t s, float *y, const float *x, const float *w,
-                          const float *b, size_t T, size_t K, size_t N, enum ks_cuda_epi epi,
-                          float *part, int splits, struct ks_cuda_err *err);
+int ks_cuda_launch_matmul(cudaStream_t s, float *y, const float *x, const float *w, const float *b,
+                          size_t T, size_t K, size_t N, enum ks_cuda_epi epi, float *part,
+                          int splits, struct ks_cuda_err *err);
 
 /* out[r] = LN(x[r]; g, b) for `rows` rows of n (out may be x). */
 int ks_cuda_launch_layernorm(cudaStream_t s, float *out, const float *x, const float *g,
@@ -140,10 +143,11 @@ int ks_cuda_model_open(const uint8_t *img, size_t len, const struct ks_model_dim
 
 /* As ks_model_generate (model.h): greedy, n_new bytes, the same prompt
  * truncation; ret_logits (NULL or 256 floats) the last position's logits.
- * Errors: KS_ERR_MODEL_PROMPT, KS_ERR_INVALID_ARG, KS_ERR_BACKEND_DEVICE. */
-int ks_cuda_model_generate(struct ks_cuda_model *m, const uint8_t *prompt, size_t len,
-                           size_t n_new, uint8_t *ret_out, float *ret_logits,
-                           struct ks_cuda_err *err);
+ * The device state is wiped after every call; on failure ret_out is not
+ * written (ret_logits may be). Errors: KS_ERR_MODEL_PROMPT,
+ * KS_ERR_INVALID_ARG, KS_ERR_BACKEND_DEVICE. */
+int ks_cuda_model_generate(struct ks_cuda_model *m, const uint8_t *prompt, size_t len, size_t n_new,
+                           uint8_t *ret_out, float *ret_logits, struct ks_cuda_err *err);
 
 /* Wipes and frees the model's state (not the weights). NULL is a no-op. */
 void ks_cuda_model_free(struct ks_cuda_model *m);

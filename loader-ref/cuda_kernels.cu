@@ -131,6 +131,10 @@ static __device__ float gelu(float x)
 #define MM_COLS 32
 #define MM_SLICES 8
 #define MM_ROWS 8
+static_assert(MM_COLS * MM_SLICES == KS_CUDA_BLOCK && MM_ROWS == MM_SLICES,
+              "a block of the product is KS_CUDA_BLOCK threads, one row of x per warp");
+static_assert(KS_CUDA_BLOCK % 32 == 0 && (KS_CUDA_BLOCK & (KS_CUDA_BLOCK - 1)) == 0,
+              "whole warps, and a power of two for the argmax tree");
 
 static __global__ void __launch_bounds__(KS_CUDA_BLOCK)
     matmul_partial_kernel(const float *__restrict__ x, const float *__restrict__ w,
@@ -179,8 +183,8 @@ static __global__ void __launch_bounds__(KS_CUDA_BLOCK)
 
 /* Adds the K splits in order and applies the epilogue. */
 static __global__ void matmul_reduce_kernel(float *y, const float *__restrict__ part,
-                                     const float *__restrict__ b, int splits, size_t TN, int N,
-                                     int epi)
+                                            const float *__restrict__ b, int splits, size_t TN,
+                                            int N, int epi)
 {
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < TN;
          i += (size_t)gridDim.x * blockDim.x) {
@@ -208,7 +212,7 @@ static __global__ void matmul_reduce_kernel(float *y, const float *__restrict__ 
 
 /* One block per row. The statistics in double, as ks_model_layernorm. */
 static __global__ void layernorm_kernel(float *out, const float *x, const float *__restrict__ g,
-                                 const float *__restrict__ b, int n)
+                                        const float *__restrict__ b, int n)
 {
     __shared__ double sh[32];
     const float *xr = x + (size_t)blockIdx.x * n;
@@ -230,8 +234,9 @@ static __global__ void layernorm_kernel(float *out, const float *x, const float 
 }
 
 static __global__ void embed_kernel(float *x, const float *__restrict__ tok_emb,
-                             const float *__restrict__ pos_emb, const int32_t *__restrict__ tokens,
-                             int p0, size_t TD, int D, int V)
+                                    const float *__restrict__ pos_emb,
+                                    const int32_t *__restrict__ tokens, int p0, size_t TD, int D,
+                                    int V)
 {
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < TD;
          i += (size_t)gridDim.x * blockDim.x) {
@@ -243,7 +248,7 @@ static __global__ void embed_kernel(float *x, const float *__restrict__ tok_emb,
 }
 
 static __global__ void kv_store_kernel(float *kc, float *vc, const float *__restrict__ qkv, int p0,
-                                size_t TD, int D)
+                                       size_t TD, int D)
 {
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < TD;
          i += (size_t)gridDim.x * blockDim.x) {
@@ -311,7 +316,7 @@ static __global__ void __launch_bounds__(KS_CUDA_BLOCK)
 
 /* One warp per output: out[v] = h . E[v]. */
 static __global__ void rowdot_kernel(float *out, const float *__restrict__ h,
-                              const float *__restrict__ E, int V, int D)
+                                     const float *__restrict__ E, int V, int D)
 {
     const int v = (int)(((size_t)blockIdx.x * blockDim.x + threadIdx.x) >> 5);
     const int lane = threadIdx.x & 31;
@@ -353,8 +358,7 @@ static __global__ void argmax_kernel(int32_t *dst, const float *__restrict__ x, 
         if (tid < s) {
             const float ov = sv[tid + s];
             const int oi = si[tid + s];
-            if (oi >= 0 &&
-                (si[tid] < 0 || ov > sv[tid] || (ov == sv[tid] && oi < si[tid]))) {
+            if (oi >= 0 && (si[tid] < 0 || ov > sv[tid] || (ov == sv[tid] && oi < si[tid]))) {
                 sv[tid] = ov;
                 si[tid] = oi;
             }
@@ -441,13 +445,13 @@ size_t ks_cuda_matmul_scratch(size_t T, size_t N, int splits)
     return (size_t)splits * T * N;
 }
 
-int ks_cuda_launch_matmul(cudaStream_t s, float *y, const float *x, const float *w,
-                          const float *b, size_t T, size_t K, size_t N, enum ks_cuda_epi epi,
-                          float *part, int splits, struct ks_cuda_err *err)
+int ks_cuda_launch_matmul(cudaStream_t s, float *y, const float *x, const float *w, const float *b,
+                          size_t T, size_t K, size_t N, enum ks_cuda_epi epi, float *part,
+                          int splits, struct ks_cuda_err *err)
 {
     int r;
-    if (T == 0 || K == 0 || N == 0 || splits < 1 || !fits_int(T) || !fits_int(K) ||
-        !fits_int(N) || (epi != KS_CUDA_EPI_STORE && !b)) {
+    if (T == 0 || K == 0 || N == 0 || splits < 1 || !fits_int(T) || !fits_int(K) || !fits_int(N) ||
+        (epi != KS_CUDA_EPI_STORE && !b)) {
         return ks_cuda_fail(err, KS_ERR_INVALID_ARG, "matmul: invalid arguments");
     }
     const size_t chunk = split_chunk(K, splits);
@@ -455,12 +459,13 @@ int ks_cuda_launch_matmul(cudaStream_t s, float *y, const float *x, const float 
     const dim3 grid((unsigned)((N + MM_COLS - 1) / MM_COLS), (unsigned)used,
                     (unsigned)((T + MM_ROWS - 1) / MM_ROWS));
     const dim3 block(MM_COLS, MM_SLICES);
-    KS_CUDA_LAUNCH(matmul_partial_kernel, grid, block, s)(x, w, part, (int)T, (int)K, (int)N, (int)chunk);
+    KS_CUDA_LAUNCH(matmul_partial_kernel, grid, block, s, x, w, part, (int)T, (int)K, (int)N,
+                   (int)chunk);
     if ((r = KS_CUDA_LAUNCHED(err)) < 0) {
         return r;
     }
-    KS_CUDA_LAUNCH(matmul_reduce_kernel, grid_for(T * N), KS_CUDA_BLOCK, s)(y, part, b, used, T * N,
-                                                                   (int)N, (int)epi);
+    KS_CUDA_LAUNCH(matmul_reduce_kernel, grid_for(T * N), KS_CUDA_BLOCK, s, y, part, b, used, T * N,
+                   (int)N, (int)epi);
     return KS_CUDA_LAUNCHED(err);
 }
 
@@ -470,7 +475,7 @@ int ks_cuda_launch_layernorm(cudaStream_t s, float *out, const float *x, const f
     if (rows == 0 || n == 0 || rows > 65535 || !fits_int(n)) {
         return ks_cuda_fail(err, KS_ERR_INVALID_ARG, "layernorm: invalid arguments");
     }
-    KS_CUDA_LAUNCH(layernorm_kernel, (unsigned)rows, KS_CUDA_BLOCK, s)(out, x, g, b, (int)n);
+    KS_CUDA_LAUNCH(layernorm_kernel, (unsigned)rows, KS_CUDA_BLOCK, s, out, x, g, b, (int)n);
     return KS_CUDA_LAUNCHED(err);
 }
 
@@ -481,8 +486,8 @@ int ks_cuda_launch_embed(cudaStream_t s, float *x, const float *tok_emb, const f
     if (T == 0 || !fits_int(p0 + T) || !fits_int(D) || !fits_int(V)) {
         return ks_cuda_fail(err, KS_ERR_INVALID_ARG, "embed: invalid arguments");
     }
-    KS_CUDA_LAUNCH(embed_kernel, grid_for(T * D), KS_CUDA_BLOCK, s)(x, tok_emb, pos_emb, tokens, (int)p0,
-                                                           T * D, (int)D, (int)V);
+    KS_CUDA_LAUNCH(embed_kernel, grid_for(T * D), KS_CUDA_BLOCK, s, x, tok_emb, pos_emb, tokens,
+                   (int)p0, T * D, (int)D, (int)V);
     return KS_CUDA_LAUNCHED(err);
 }
 
@@ -492,8 +497,8 @@ int ks_cuda_launch_kv_store(cudaStream_t s, float *kc, float *vc, const float *q
     if (T == 0 || !fits_int(p0 + T) || !fits_int(D)) {
         return ks_cuda_fail(err, KS_ERR_INVALID_ARG, "kv_store: invalid arguments");
     }
-    KS_CUDA_LAUNCH(kv_store_kernel, grid_for(T * D), KS_CUDA_BLOCK, s)(kc, vc, qkv, (int)p0, T * D,
-                                                              (int)D);
+    KS_CUDA_LAUNCH(kv_store_kernel, grid_for(T * D), KS_CUDA_BLOCK, s, kc, vc, qkv, (int)p0, T * D,
+                   (int)D);
     return KS_CUDA_LAUNCHED(err);
 }
 
@@ -507,8 +512,8 @@ int ks_cuda_launch_attention(cudaStream_t s, float *out, const float *q, size_t 
     }
     const size_t Dh = D / H;
     const float scale = 1.0f / sqrtf((float)Dh); /* as model_forward.c */
-    KS_CUDA_LAUNCH(attention_kernel, dim3((unsigned)H, (unsigned)T), KS_CUDA_BLOCK, s)(
-        out, q, q_ld, kc, vc, (int)p0, (int)D, (int)Dh, scale, att, att_ld);
+    KS_CUDA_LAUNCH(attention_kernel, dim3((unsigned)H, (unsigned)T), KS_CUDA_BLOCK, s, out, q, q_ld,
+                   kc, vc, (int)p0, (int)D, (int)Dh, scale, att, att_ld);
     return KS_CUDA_LAUNCHED(err);
 }
 
@@ -520,7 +525,7 @@ int ks_cuda_launch_rowdot(cudaStream_t s, float *out, const float *h, const floa
     }
     const size_t warps_per_block = KS_CUDA_BLOCK / 32;
     const unsigned blocks = (unsigned)((V + warps_per_block - 1) / warps_per_block);
-    KS_CUDA_LAUNCH(rowdot_kernel, blocks, KS_CUDA_BLOCK, s)(out, h, E, (int)V, (int)D);
+    KS_CUDA_LAUNCH(rowdot_kernel, blocks, KS_CUDA_BLOCK, s, out, h, E, (int)V, (int)D);
     return KS_CUDA_LAUNCHED(err);
 }
 
@@ -530,7 +535,7 @@ int ks_cuda_launch_argmax(cudaStream_t s, int32_t *dst, const float *x, size_t n
     if (n == 0 || !fits_int(n)) {
         return ks_cuda_fail(err, KS_ERR_INVALID_ARG, "argmax: invalid arguments");
     }
-    KS_CUDA_LAUNCH(argmax_kernel, 1, KS_CUDA_BLOCK, s)(dst, x, (int)n);
+    KS_CUDA_LAUNCH(argmax_kernel, 1, KS_CUDA_BLOCK, s, dst, x, (int)n);
     return KS_CUDA_LAUNCHED(err);
 }
 
@@ -540,7 +545,7 @@ int ks_cuda_launch_gelu(cudaStream_t s, float *out, const float *x, size_t n,
     if (n == 0) {
         return ks_cuda_fail(err, KS_ERR_INVALID_ARG, "gelu: invalid arguments");
     }
-    KS_CUDA_LAUNCH(gelu_kernel, grid_for(n), KS_CUDA_BLOCK, s)(out, x, n);
+    KS_CUDA_LAUNCH(gelu_kernel, grid_for(n), KS_CUDA_BLOCK, s, out, x, n);
     return KS_CUDA_LAUNCHED(err);
 }
 
@@ -550,6 +555,6 @@ int ks_cuda_launch_softmax(cudaStream_t s, float *out, const float *x, size_t ro
     if (rows == 0 || n == 0 || rows > 65535 || !fits_int(n)) {
         return ks_cuda_fail(err, KS_ERR_INVALID_ARG, "softmax: invalid arguments");
     }
-    KS_CUDA_LAUNCH(softmax_kernel, (unsigned)rows, KS_CUDA_BLOCK, s)(out, x, (int)n);
+    KS_CUDA_LAUNCH(softmax_kernel, (unsigned)rows, KS_CUDA_BLOCK, s, out, x, (int)n);
     return KS_CUDA_LAUNCHED(err);
 }

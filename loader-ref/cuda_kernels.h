@@ -41,8 +41,7 @@ int ks_cuda_layernorm(float *out, const float *x, const float *g, const float *b
 int ks_cuda_gelu(float *out, const float *x, size_t n, char *err, size_t err_len);
 
 /* out[r] = softmax(x[r]), rows x n. */
-int ks_cuda_softmax(float *out, const float *x, size_t rows, size_t n, char *err,
-                    size_t err_len);
+int ks_cuda_softmax(float *out, const float *x, size_t rows, size_t n, char *err, size_t err_len);
 
 /* y[T][N] from x[T][K], W[K][N] and b[N] (ignored by STORE) with epilogue
  * `epi`; `splits` forces the split-K factor (0: as the backend chooses). */

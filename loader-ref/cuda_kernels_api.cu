@@ -11,6 +11,10 @@
  * on the legacy default stream and synchronise before downloading, so that
  * a kernel's own failure is reported by the checked synchronisation. */
 
+static_assert(KS_CUDA_MM_STORE == KS_CUDA_EPI_STORE && KS_CUDA_MM_BIAS == KS_CUDA_EPI_BIAS &&
+                  KS_CUDA_MM_GELU == KS_CUDA_EPI_GELU && KS_CUDA_MM_RESID == KS_CUDA_EPI_RESID,
+              "cuda_kernels.h's epilogues are cuda_internal.h's");
+
 #define MAX_BUFS 8
 
 struct bufs {
@@ -132,8 +136,7 @@ int ks_cuda_gelu(float *out, const float *x, size_t n, char *err, size_t err_len
     return bufs_done(&B, KS_OK, err, err_len);
 }
 
-int ks_cuda_softmax(float *out, const float *x, size_t rows, size_t n, char *err,
-                    size_t err_len)
+int ks_cuda_softmax(float *out, const float *x, size_t rows, size_t n, char *err, size_t err_len)
 {
     struct bufs B;
     void *dx, *dout;
@@ -161,8 +164,8 @@ int ks_cuda_matmul(float *y, const float *x, const float *w, const float *b, siz
         return bufs_done(&B, r, err, err_len);
     }
     if ((r = KS_CUDA_CHECK(&B.err, cudaGetDevice(&dev))) < 0 ||
-        (r = KS_CUDA_CHECK(&B.err, cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount,
-                                                          dev))) < 0) {
+        (r = KS_CUDA_CHECK(
+             &B.err, cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev))) < 0) {
         return bufs_done(&B, r, err, err_len);
     }
     const int used = ks_cuda_matmul_splits(T, K, N, sms, splits);

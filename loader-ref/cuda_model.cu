@@ -36,7 +36,7 @@ struct ks_cuda_model {
     size_t state_bytes;
     float *kc, *vc; /* [n_layers][max_seq][d_model] */
     float *x, *h, *qkv, *a, *ff, *att, *part, *logits;
-    int32_t *tokens; /* [max_seq + 1] */
+    int32_t *tokens;       /* [max_seq + 1] */
     struct ks_locked host; /* the tokens on the host, locked */
 };
 
@@ -105,8 +105,8 @@ int ks_cuda_model_open(const uint8_t *img, size_t len, const struct ks_model_dim
     m->d = *dims;
     m->splits = splits;
     if ((r = KS_CUDA_CHECK(err, cudaGetDevice(&dev))) < 0 ||
-        (r = KS_CUDA_CHECK(err, cudaDeviceGetAttribute(&m->sms, cudaDevAttrMultiProcessorCount,
-                                                       dev))) < 0 ||
+        (r = KS_CUDA_CHECK(
+             err, cudaDeviceGetAttribute(&m->sms, cudaDevAttrMultiProcessorCount, dev))) < 0 ||
         (r = KS_CUDA_CHECK(err, cudaStreamCreateWithFlags(&m->stream, cudaStreamNonBlocking))) <
             0) {
         goto out;
@@ -141,9 +141,8 @@ int ks_cuda_model_open(const uint8_t *img, size_t len, const struct ks_model_dim
             m->tc /= 2;
         }
         const size_t tc = m->tc, kv = L * S * D, P = part_floats(m);
-        m->state_bytes = 2 * carved(kv) + 3 * carved(tc * D) + carved(tc * 3 * D) +
-                         carved(tc * F) + carved(tc * H * S) + carved(P) + carved(V) +
-                         carved(S + 1);
+        m->state_bytes = 2 * carved(kv) + 3 * carved(tc * D) + carved(tc * 3 * D) + carved(tc * F) +
+                         carved(tc * H * S) + carved(P) + carved(V) + carved(S + 1);
         if ((r = KS_CUDA_CHECK(err, cudaMalloc(&m->state, m->state_bytes))) < 0) {
             m->state = NULL;
             goto out;
@@ -160,13 +159,11 @@ int ks_cuda_model_open(const uint8_t *img, size_t len, const struct ks_model_dim
         m->part = carve(&p, P);
         m->logits = carve(&p, V);
         m->tokens = (int32_t *)carve(&p, S + 1); /* int32 and float: 4 bytes */
-        if ((r = KS_CUDA_CHECK(err, cudaMemsetAsync(m->state, 0, m->state_bytes, m->stream))) <
-                0 ||
+        if ((r = KS_CUDA_CHECK(err, cudaMemsetAsync(m->state, 0, m->state_bytes, m->stream))) < 0 ||
             (r = KS_CUDA_CHECK(err, cudaStreamSynchronize(m->stream))) < 0) {
             goto out;
         }
-        if ((r = ks_locked_alloc((S + 1) * sizeof(int32_t), allow_unlocked, false, &m->host)) <
-            0) {
+        if ((r = ks_locked_alloc((S + 1) * sizeof(int32_t), allow_unlocked, false, &m->host)) < 0) {
             ks_cuda_fail(err, r, "model: cannot lock the host token buffer");
             goto out;
         }
@@ -182,8 +179,7 @@ out:
 /* Positions p0..p0+T-1 (tokens already on the device) through every layer;
  * with `emit`, the logits of the last one and its greedy successor in
  * tokens[p0 + T]. */
-static int forward(struct ks_cuda_model *m, size_t p0, size_t T, bool emit,
-                   struct ks_cuda_err *err)
+static int forward(struct ks_cuda_model *m, size_t p0, size_t T, bool emit, struct ks_cuda_err *err)
 {
     const size_t D = m->d.d_model, F = m->d.d_ff, S = m->d.max_seq, H = m->d.n_heads;
     const size_t V = m->d.vocab;
@@ -204,15 +200,15 @@ static int forward(struct ks_cuda_model *m, size_t p0, size_t T, bool emit,
             (r = ks_cuda_launch_matmul(s, m->qkv, m->h, y->w_qkv, y->b_qkv, T, D, 3 * D,
                                        KS_CUDA_EPI_BIAS, m->part, sp_qkv, err)) < 0 ||
             (r = ks_cuda_launch_kv_store(s, kc, vc, m->qkv, p0, T, D, err)) < 0 ||
-            (r = ks_cuda_launch_attention(s, m->a, m->qkv, 3 * D, kc, vc, p0, T, D, H, m->att,
-                                          S, err)) < 0 ||
-            (r = ks_cuda_launch_matmul(s, m->x, m->a, y->w_o, y->b_o, T, D, D,
-                                       KS_CUDA_EPI_RESID, m->part, sp_o, err)) < 0 ||
+            (r = ks_cuda_launch_attention(s, m->a, m->qkv, 3 * D, kc, vc, p0, T, D, H, m->att, S,
+                                          err)) < 0 ||
+            (r = ks_cuda_launch_matmul(s, m->x, m->a, y->w_o, y->b_o, T, D, D, KS_CUDA_EPI_RESID,
+                                       m->part, sp_o, err)) < 0 ||
             (r = ks_cuda_launch_layernorm(s, m->h, m->x, y->ln2_g, y->ln2_b, T, D, err)) < 0 ||
-            (r = ks_cuda_launch_matmul(s, m->ff, m->h, y->w_1, y->b_1, T, D, F,
-                                       KS_CUDA_EPI_GELU, m->part, sp_1, err)) < 0 ||
-            (r = ks_cuda_launch_matmul(s, m->x, m->ff, y->w_2, y->b_2, T, F, D,
-                                       KS_CUDA_EPI_RESID, m->part, sp_2, err)) < 0) {
+            (r = ks_cuda_launch_matmul(s, m->ff, m->h, y->w_1, y->b_1, T, D, F, KS_CUDA_EPI_GELU,
+                                       m->part, sp_1, err)) < 0 ||
+            (r = ks_cuda_launch_matmul(s, m->x, m->ff, y->w_2, y->b_2, T, F, D, KS_CUDA_EPI_RESID,
+                                       m->part, sp_2, err)) < 0) {
             return r;
         }
     }
@@ -220,8 +216,8 @@ static int forward(struct ks_cuda_model *m, size_t p0, size_t T, bool emit,
         return KS_OK;
     }
     /* Tied output projection: logits = LN_f(x) @ tok_emb^T. */
-    if ((r = ks_cuda_launch_layernorm(s, m->h, m->x + (T - 1) * D, m->lnf_g, m->lnf_b, 1, D,
-                                      err)) < 0 ||
+    if ((r = ks_cuda_launch_layernorm(s, m->h, m->x + (T - 1) * D, m->lnf_g, m->lnf_b, 1, D, err)) <
+            0 ||
         (r = ks_cuda_launch_rowdot(s, m->logits, m->h, m->tok_emb, V, D, err)) < 0 ||
         (r = ks_cuda_launch_argmax(s, m->tokens + p0 + T, m->logits, V, err)) < 0) {
         return r;
@@ -229,9 +225,8 @@ static int forward(struct ks_cuda_model *m, size_t p0, size_t T, bool emit,
     return KS_OK;
 }
 
-int ks_cuda_model_generate(struct ks_cuda_model *m, const uint8_t *prompt, size_t len,
-                           size_t n_new, uint8_t *ret_out, float *ret_logits,
-                           struct ks_cuda_err *err)
+int ks_cuda_model_generate(struct ks_cuda_model *m, const uint8_t *prompt, size_t len, size_t n_new,
+                           uint8_t *ret_out, float *ret_logits, struct ks_cuda_err *err)
 {
     int r, r2;
     if (!m || (!prompt && len > 0) || (!ret_out && n_new > 0)) {
@@ -268,28 +263,28 @@ int ks_cuda_model_generate(struct ks_cuda_model *m, const uint8_t *prompt, size_
             goto out;
         }
     }
-    if ((r = KS_CUDA_CHECK(err, cudaMemcpyAsync(ht + keep, m->tokens + keep,
-                                                n_new * sizeof(int32_t), cudaMemcpyDeviceToHost,
-                                                m->stream))) < 0 ||
+    if ((r = KS_CUDA_CHECK(err,
+                           cudaMemcpyAsync(ht + keep, m->tokens + keep, n_new * sizeof(int32_t),
+                                           cudaMemcpyDeviceToHost, m->stream))) < 0 ||
         (ret_logits &&
-         (r = KS_CUDA_CHECK(err, cudaMemcpyAsync(ret_logits, m->logits,
-                                                 m->d.vocab * sizeof(float),
+         (r = KS_CUDA_CHECK(err, cudaMemcpyAsync(ret_logits, m->logits, m->d.vocab * sizeof(float),
                                                  cudaMemcpyDeviceToHost, m->stream))) < 0) ||
         (r = KS_CUDA_CHECK(err, cudaStreamSynchronize(m->stream))) < 0) {
         goto out;
-    }
-    for (size_t i = 0; i < n_new; i++) {
-        ret_out[i] = (uint8_t)ht[keep + i];
     }
     r = KS_OK;
 out:
     /* The cache, the activations and the tokens are functions of the
      * prompt: wiped whatever happened (a failed wipe is reported unless an
-     * earlier error already is). */
-    r2 = KS_CUDA_CHECK(r < 0 ? NULL : err,
-                       cudaMemsetAsync(m->state, 0, m->state_bytes, m->stream));
+     * earlier error already is, and then nothing is returned). */
+    r2 = KS_CUDA_CHECK(r < 0 ? NULL : err, cudaMemsetAsync(m->state, 0, m->state_bytes, m->stream));
     if (r2 == KS_OK) {
         r2 = KS_CUDA_CHECK(r < 0 ? NULL : err, cudaStreamSynchronize(m->stream));
+    }
+    if (r == KS_OK && r2 == KS_OK) {
+        for (size_t i = 0; i < n_new; i++) {
+            ret_out[i] = (uint8_t)ht[keep + i];
+        }
     }
     explicit_bzero(m->host.ptr, m->host.len);
     return r < 0 ? r : r2;
@@ -300,9 +295,12 @@ void ks_cuda_model_free(struct ks_cuda_model *m)
     if (!m) {
         return;
     }
+    /* Best effort: a device that already failed cannot be wiped. */
+    if (m->state && m->have_stream) {
+        (void)cudaMemsetAsync(m->state, 0, m->state_bytes, m->stream);
+        (void)cudaStreamSynchronize(m->stream);
+    }
     if (m->state) {
-        /* Best effort: a device that already failed cannot be wiped. */
-        (void)cudaMemset(m->state, 0, m->state_bytes);
         (void)cudaFree(m->state);
     }
     if (m->have_stream) {

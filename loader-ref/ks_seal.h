@@ -3,7 +3,8 @@
 #define KS_SEAL_CLI_H
 
 /* ks-seal's command groups (ks_seal.c: model and sealed files;
- * ks_seal_program.c: the CI key and program manifests). */
+ * ks_seal_program.c: the CI key and program manifests; ks_seal_debug.c:
+ * unseal and run-plaintext). */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,6 +29,8 @@ FILE *ks_seal_create(const char *path, int mode, bool force);
 /* The exit status after ks_seal_create failed: 2 if the file exists, else 3. */
 int ks_seal_create_exit(void);
 
+int ks_seal_cmd_unseal(int argc, char **argv);
+int ks_seal_cmd_run_plaintext(int argc, char **argv);
 int ks_seal_cmd_ci_keygen(int argc, char **argv);
 int ks_seal_cmd_sign_program(int argc, char **argv);
 int ks_seal_cmd_verify_program(int argc, char **argv);

@@ -21,17 +21,22 @@
 #
 # Usage: tests/gpu/check.sh [--compile-only] [--no-bench] [--quick]
 #                           [--strict-bench] [--emulate [--asan]]
-#                           [-- check_main options: --bench-mib N --threads 1,2,4,8]
+#                           [-- check_main options: --bench-mib N (1024)
+#                               --threads 1,2,4,8 --bench-tokens N (64)]
 #   --compile-only  build everything with nvcc and exit 0 without running
 #   --emulate       no GPU needed: build the same .cu files as C++ against
 #                   tests/gpu/emu (a CPU emulation of the CUDA runtime) and run
-#                   the correctness checks, the no-driver fallback and a
-#                   failure-injection sweep over every runtime call
+#                   the correctness checks, the benchmark's code on a tiny
+#                   model (its timings mean nothing), the no-driver fallback
+#                   and a failure-injection sweep over every runtime call
 #   --asan          with --emulate: AddressSanitizer and UBSan
 # Environment: NVCC (default: nvcc in PATH, else /usr/local/cuda/bin/nvcc),
 # CC (cc), CXX (c++, --emulate), NVCC_ARCH (default: the GPU's compute
 # capability from nvidia-smi, else sm_80 + sm_90 + compute_90 PTX),
 # KS_GPU_BUILD (build directory, default $TMPDIR/ks-gpu-check).
+
+# Flag lists ($CFLAGS_C, $INC, $objs, ...) are split into words on purpose.
+# shellcheck disable=SC2086
 
 set -u
 
@@ -53,7 +58,7 @@ while [ $# -gt 0 ]; do
     --quick) run_args="$run_args --quick" ;;
     --strict-bench) run_args="$run_args --strict-bench" ;;
     --help | -h)
-        sed -n '3,37p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '3,36p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     --)
@@ -124,9 +129,9 @@ if [ $emulate = yes ]; then
     SAN=""
     [ $asan = yes ] && SAN="-fsanitize=address,undefined -fno-omit-frame-pointer"
     objs=""
-    for f in $C_SRCS tests/gpu/bench_none.c; do
+    for f in $C_SRCS tests/gpu/bench_cuda.c; do
         o=$(obj "$f")
-        run $CC $CFLAGS_C $SAN $INC -c "$SRC/$f" -o "$o"
+        run $CC $CFLAGS_C $SAN -I"$SRC/tests/gpu/emu" $INC -c "$SRC/$f" -o "$o"
         objs="$objs $o"
     done
     for f in $CU_SRCS tests/gpu/emu/cuda_emu.cc; do
@@ -139,8 +144,9 @@ if [ $emulate = yes ]; then
     [ $compile_only = yes ] && exit 0
 
     fail=0
-    echo "# ---- emulated device: kernels, model, backend"
-    "$BUILD/check_main_emu" --quick --no-bench $run_args || fail=1
+    echo "# ---- emulated device: kernels, model, backend, the benchmark's code (tiny)"
+    "$BUILD/check_main_emu" --quick --bench-mib 2 --bench-tokens 4 --threads 1,3 $run_args ||
+        fail=1
     echo "# ---- emulated machine without a driver"
     KS_EMU_NO_DRIVER=1 "$BUILD/check_main_emu" --expect-no-driver || fail=1
     echo "# ---- failure injection: every runtime call of a load and a generation fails once"
@@ -185,16 +191,13 @@ for f in $C_SRCS tests/gpu/bench_cuda.c; do
 done
 for f in $CU_SRCS; do
     o=$(obj "$f")
-    # shellcheck disable=SC2086
     run "$NVCC" -std=c++17 -O2 -lineinfo $NVCC_ARCH -Xcompiler -Wall,-Wextra,-Wno-unused-parameter \
         $INC -c "$SRC/$f" -o "$o"
     objs="$objs $o"
 done
 # nvcc links the CUDA runtime statically: the program needs only the driver.
-# shellcheck disable=SC2086
 run "$NVCC" $NVCC_ARCH -o "$BUILD/check_main" $objs $SSL_LIB -lpthread -lm
 echo "# built $BUILD/check_main"
 [ $compile_only = yes ] && exit 0
 
-# shellcheck disable=SC2086
 exec "$BUILD/check_main" $run_args

@@ -115,8 +115,8 @@ static double rel_err(const float *got, const float *want, size_t n, size_t *ret
     return den > 0.0 ? sqrt(num / den) : sqrt(num);
 }
 
-static void check_close(const char *what, const char *against, const float *got,
-                        const float *want, size_t n)
+static void check_close(const char *what, const char *against, const float *got, const float *want,
+                        size_t n)
 {
     size_t bad;
     double rel = rel_err(got, want, n, &bad);
@@ -204,8 +204,8 @@ static void check_matmul(size_t T, size_t K, size_t N, int epi, int splits)
     memcpy(ref, y0, T * N * sizeof(float));
     snprintf(what, sizeof(what), "matmul %zux%zu @ %zux%zu %s splits=%d", T, K, K, N, epis[epi],
              splits);
-    int r = ks_cuda_matmul(got, x, w, epi == KS_CUDA_MM_STORE ? NULL : b, T, K, N, epi, splits,
-                           err, sizeof(err));
+    int r = ks_cuda_matmul(got, x, w, epi == KS_CUDA_MM_STORE ? NULL : b, T, K, N, epi, splits, err,
+                           sizeof(err));
     check_call(r, what, err);
     if (r == KS_OK) {
         ref_matmul(ref, x, w, b, T, K, N, epi);
@@ -285,11 +285,11 @@ static void check_kernels(bool quick)
 {
     static const size_t ln[][2] = {{1, 1}, {1, 7}, {3, 64}, {64, 64}, {2, 1000}, {5, 4097}};
     static const size_t sm[][2] = {{1, 1}, {1, 5}, {4, 256}, {2, 1000}, {3, 5000}};
-    static const size_t mm[][3] = {{1, 64, 192}, {1, 7, 5},    {3, 100, 37},   {8, 64, 256},
+    static const size_t mm[][3] = {{1, 64, 192}, {1, 7, 5},     {3, 100, 37},   {8, 64, 256},
                                    {9, 256, 64}, {64, 64, 192}, {17, 1000, 33}, {1, 4096, 300}};
     static const int splits[] = {0, 1, 3, 7};
-    static const size_t at[][4] = {{0, 1, 64, 4},   {5, 1, 64, 4},   {0, 10, 48, 6},
-                                   {3, 7, 16, 2},   {0, 64, 64, 4},  {0, 3, 8, 8},
+    static const size_t at[][4] = {{0, 1, 64, 4},    {5, 1, 64, 4},    {0, 10, 48, 6},
+                                   {3, 7, 16, 2},    {0, 64, 64, 4},   {0, 3, 8, 8},
                                    {100, 1, 512, 1}, {60, 4, 1024, 2}, {300, 2, 64, 2}};
     for (size_t i = 0; i < sizeof(ln) / sizeof(ln[0]); i++) {
         check_layernorm(ln[i][0], ln[i][1]);
@@ -396,8 +396,7 @@ static void check_generate(const char *dname, struct ks_model *cpu, const uint8_
            "model %s, prompt %zu bytes, %zu new, splits %d: bytes %s, last logits rel err %.2e",
            dname, plen, n_new, splits, first == n_new ? "equal" : "DIFFER", rel);
     if (first != n_new) {
-        printf("# first difference at byte %zu: CUDA %u, CPU %u\n", first, got[first],
-               want[first]);
+        printf("# first difference at byte %zu: CUDA %u, CPU %u\n", first, got[first], want[first]);
     }
 out:
     free(want), free(got), free(got_l);
@@ -530,8 +529,8 @@ static void check_backend(const struct ks_model_dims *d, uint64_t seed)
                    memcmp(got, want, n_new) == 0 ? "equal to the CPU backend's" : "DIFFER");
         } else {
             result(r == KS_OK && memcmp(got, want, n_new) == 0,
-                   "backend cuda %s: unseal sink, %u threads, %zu-byte chunks: %s, bytes %s",
-                   dname, runs[i].threads, runs[i].chunk, ks_strerror(r),
+                   "backend cuda %s: unseal sink, %u threads, %zu-byte chunks: %s, bytes %s", dname,
+                   runs[i].threads, runs[i].chunk, ks_strerror(r),
                    memcmp(got, want, n_new) == 0 ? "equal to the CPU backend's" : "DIFFER");
         }
         if (note[0]) {
@@ -577,8 +576,8 @@ static void check_backend(const struct ks_model_dims *d, uint64_t seed)
         result(sink.acquire(sink.ctx, 0, 0, wlen - 8, 16, &dst) == KS_ERR_INVALID_ARG,
                "sink: a destination past the weights: KS_ERR_INVALID_ARG");
         r = sink.acquire(sink.ctx, 0, 0, 0, 4096, &dst);
-        result(r == KS_OK && sink.acquire(sink.ctx, 0, 1, 4096, 4096, &dst2) ==
-                                 KS_ERR_BACKEND_STATE,
+        result(r == KS_OK &&
+                   sink.acquire(sink.ctx, 0, 1, 4096, 4096, &dst2) == KS_ERR_BACKEND_STATE,
                "sink: a second destination for one worker: KS_ERR_BACKEND_STATE");
         result(r == KS_OK && sink.commit(sink.ctx, 0, 0, 0, dst + 1, 4096) == KS_ERR_INVALID_ARG,
                "sink: a commit of another pointer: KS_ERR_INVALID_ARG");
@@ -618,8 +617,8 @@ static void check_no_driver(void)
            "--backend auto without a driver: the CPU backend, with the reason");
     ks_backend_close(b);
     r = ks_cuda_info(info, sizeof(info), err, sizeof(err));
-    result(r == KS_ERR_BACKEND_UNAVAILABLE, "kernel API without a driver: %s (%s)",
-           ks_strerror(r), err);
+    result(r == KS_ERR_BACKEND_UNAVAILABLE, "kernel API without a driver: %s (%s)", ks_strerror(r),
+           err);
 }
 
 /* One whole backend cycle on a tiny model: with a failure injected
@@ -627,8 +626,8 @@ static void check_no_driver(void)
  * succeed with the right bytes. */
 static int inject_run(void)
 {
-    const struct ks_model_dims d = {.vocab = 256, .d_model = 16, .n_layers = 1, .n_heads = 2,
-                                    .d_ff = 24, .max_seq = 16};
+    const struct ks_model_dims d = {
+        .vocab = 256, .d_model = 16, .n_layers = 1, .n_heads = 2, .d_ff = 24, .max_seq = 16};
     static const uint8_t prompt[] = "abc";
     uint8_t *w = NULL, want[3], got[3];
     size_t wlen = 0;
@@ -663,16 +662,22 @@ static int inject_run(void)
 static void usage(FILE *f)
 {
     fprintf(f, "Usage: check_main [--quick] [--no-bench] [--strict-bench] [--bench-mib N]\n"
-               "                  [--threads 1,2,4,8] [--expect-no-driver] [--inject-run]\n");
+               "                  [--bench-tokens N] [--threads 1,2,4,8] [--expect-no-driver]\n"
+               "                  [--inject-run]\n");
 }
 
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"quick", no_argument, NULL, 'q'},          {"no-bench", no_argument, NULL, 'n'},
-        {"bench-mib", required_argument, NULL, 'm'}, {"threads", required_argument, NULL, 't'},
-        {"expect-no-driver", no_argument, NULL, 'x'}, {"inject-run", no_argument, NULL, 'i'},
-        {"strict-bench", no_argument, NULL, 's'},   {"help", no_argument, NULL, 'h'},
+        {"quick", no_argument, NULL, 'q'},
+        {"no-bench", no_argument, NULL, 'n'},
+        {"bench-mib", required_argument, NULL, 'm'},
+        {"threads", required_argument, NULL, 't'},
+        {"expect-no-driver", no_argument, NULL, 'x'},
+        {"inject-run", no_argument, NULL, 'i'},
+        {"strict-bench", no_argument, NULL, 's'},
+        {"bench-tokens", required_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct ks_gpu_bench_opts bo = {.bytes = (size_t)1 << 30,
@@ -715,6 +720,16 @@ int main(int argc, char **argv)
         case 's':
             strict = true;
             break;
+        case 'k': {
+            unsigned long v = strtoul(optarg, NULL, 10);
+            if (v < 1 || v > 128) {
+                usage(stderr);
+                return 2;
+            }
+            bo.gpu_tokens = v;
+            bo.cpu_tokens = v < bo.cpu_tokens ? v : bo.cpu_tokens;
+            break;
+        }
         case 'i':
             return inject_run();
         case 'h':
@@ -743,11 +758,11 @@ int main(int argc, char **argv)
 
     t0 = ks_gpu_now();
     static const struct ks_model_dims dims[] = {
-        {256, 64, 2, 4, 256, 128},   /* the default */
-        {256, 16, 1, 2, 24, 16},     /* tiny: generation fills the context */
-        {256, 48, 3, 6, 100, 40},    /* odd sizes */
-        {256, 256, 2, 8, 1024, 96},  /* wider, prompt in two chunks */
-        {256, 512, 1, 1, 512, 80},   /* one head of 512 (> a block of threads) */
+        {256, 64, 2, 4, 256, 128},  /* the default */
+        {256, 16, 1, 2, 24, 16},    /* tiny: generation fills the context */
+        {256, 48, 3, 6, 100, 40},   /* odd sizes */
+        {256, 256, 2, 8, 1024, 96}, /* wider, prompt in two chunks */
+        {256, 512, 1, 1, 512, 80},  /* one head of 512 (> a block of threads) */
     };
     const size_t n_dims = quick ? 3 : sizeof(dims) / sizeof(dims[0]);
     for (size_t i = 0; i < n_dims; i++) {
@@ -772,7 +787,6 @@ int main(int argc, char **argv)
     }
     printf("1..%d\n", g_n);
     printf("# %d of %d checks failed%s\n", g_failed, g_n,
-           bench_r == 1 ? "; some upload rates are below 70% of their target (see the table)"
-                        : "");
+           bench_r == 1 ? "; some upload rates are below 70% of their target (see the table)" : "");
     return g_failed || (strict && bench_r == 1) ? 1 : 0;
 }

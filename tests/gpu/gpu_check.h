@@ -17,9 +17,13 @@
 typedef int (*ks_gpu_fill_fn)(void *ctx, unsigned worker, uint64_t index, uint64_t off,
                               uint8_t *dst, size_t len);
 
-/* ks_backend_weights_sink(b, threads), then `threads` workers that take
- * chunks of `chunk` bytes of a `len`-byte plaintext in turn (acquire, fill,
- * commit). The first error of any worker, or KS_OK. */
+/* `threads` workers that take chunks of `chunk` bytes of a `len`-byte
+ * plaintext in turn (acquire, fill, commit) through `sink`. The first error
+ * of any worker, or KS_OK. */
+int ks_gpu_sink_drive(const struct ks_unseal_sink *sink, size_t len, size_t chunk, unsigned threads,
+                      ks_gpu_fill_fn fill, void *ctx);
+
+/* ks_backend_weights_sink(b, threads), then ks_gpu_sink_drive. */
 int ks_gpu_sink_run(struct ks_backend *b, size_t len, size_t chunk, unsigned threads,
                     ks_gpu_fill_fn fill, void *ctx);
 
@@ -39,20 +43,20 @@ int ks_gpu_aes_open(struct ks_gpu_aes *a, uint64_t index, const uint8_t *ct, siz
                     const uint8_t tag[16], uint8_t *dst);
 void ks_gpu_aes_free(struct ks_gpu_aes *a);
 
-/* ---- bench_cuda.c / bench_none.c ------------------------------------------- */
+/* ---- bench_cuda.c ----------------------------------------------------------- */
 
 struct ks_gpu_bench_opts {
-    size_t bytes;          /* weights to upload (a generated model of about this size) */
-    size_t chunk;          /* sealed-file chunk size */
-    unsigned threads[8];   /* decrypt thread counts to try */
+    size_t bytes;        /* weights to upload (a generated model of about this size) */
+    size_t chunk;        /* sealed-file chunk size */
+    unsigned threads[8]; /* decrypt thread counts to try */
     unsigned n_threads;
-    size_t cpu_tokens;     /* tokens the CPU backend generates for its rate */
-    size_t gpu_tokens;     /* tokens the CUDA backend generates */
+    size_t cpu_tokens; /* tokens the CPU backend generates for its rate */
+    size_t gpu_tokens; /* tokens the CUDA backend generates */
 };
 
-/* Runs the benchmark and prints its table. 0: every row at least 70% of its
- * target; 1: some row below; negative: an error (printed). Without CUDA:
- * prints that it was skipped and returns 0. */
+/* Runs the benchmark and prints its tables. 0: every row at least 70% of
+ * its target; 1: some row below; negative: an error (printed), also when
+ * the CUDA and CPU backends generate different bytes. */
 int ks_gpu_bench(const struct ks_gpu_bench_opts *o);
 
 /* ---- check_main.c ------------------------------------------------------------ */

@@ -96,8 +96,8 @@ void ref_matmul(float *y, const float *x, const float *w, const float *b, size_t
     }
 }
 
-void ref_attention(float *out, const float *q, const float *k, const float *v, size_t p0,
-                   size_t T, size_t D, size_t H)
+void ref_attention(float *out, const float *q, const float *k, const float *v, size_t p0, size_t T,
+                   size_t D, size_t H)
 {
     const size_t Dh = D / H;
     double *att = malloc((p0 + T) * sizeof(double));

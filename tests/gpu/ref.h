@@ -18,8 +18,8 @@ void ref_softmax(float *out, const float *x, size_t rows, size_t n);
 /* epi: 0 store, 1 + bias, 2 GELU(+ bias), 3 y += (+ bias), as cuda_kernels.h */
 void ref_matmul(float *y, const float *x, const float *w, const float *b, size_t T, size_t K,
                 size_t N, int epi);
-void ref_attention(float *out, const float *q, const float *k, const float *v, size_t p0,
-                   size_t T, size_t D, size_t H);
+void ref_attention(float *out, const float *q, const float *k, const float *v, size_t p0, size_t T,
+                   size_t D, size_t H);
 void ref_rowdot(float *out, const float *h, const float *E, size_t V, size_t D);
 uint32_t ref_argmax(const float *x, size_t n);
 

@@ -54,22 +54,18 @@ static void *work(void *arg)
     return NULL;
 }
 
-int ks_gpu_sink_run(struct ks_backend *b, size_t len, size_t chunk, unsigned threads,
-                    ks_gpu_fill_fn fill, void *ctx)
+int ks_gpu_sink_drive(const struct ks_unseal_sink *sink, size_t len, size_t chunk, unsigned threads,
+                      ks_gpu_fill_fn fill, void *ctx)
 {
-    struct run run = {.len = len, .chunk = chunk, .fill = fill, .ctx = ctx};
+    struct run run = {.sink = *sink, .len = len, .chunk = chunk, .fill = fill, .ctx = ctx};
     struct worker *ws = NULL;
     unsigned started = 0;
-    int r;
     if (chunk == 0 || threads == 0) {
         return KS_ERR_INVALID_ARG;
     }
     run.n = len == 0 ? 1 : (len + chunk - 1) / chunk;
     atomic_init(&run.next, 0);
     atomic_init(&run.err, KS_OK);
-    if ((r = ks_backend_weights_sink(b, threads, &run.sink)) < 0) {
-        return r;
-    }
     ws = calloc(threads, sizeof(*ws));
     if (!ws) {
         return KS_ERR_NOMEM;
@@ -87,4 +83,15 @@ int ks_gpu_sink_run(struct ks_backend *b, size_t len, size_t chunk, unsigned thr
     }
     free(ws);
     return atomic_load(&run.err);
+}
+
+int ks_gpu_sink_run(struct ks_backend *b, size_t len, size_t chunk, unsigned threads,
+                    ks_gpu_fill_fn fill, void *ctx)
+{
+    struct ks_unseal_sink sink;
+    int r = ks_backend_weights_sink(b, threads, &sink);
+    if (r < 0) {
+        return r;
+    }
+    return ks_gpu_sink_drive(&sink, len, chunk, threads, fill, ctx);
 }

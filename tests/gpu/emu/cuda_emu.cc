@@ -250,6 +250,9 @@ struct ks_emu_event {
 
 static std::set<ks_emu_stream *> g_streams;
 static std::set<ks_emu_event *> g_events;
+/* The legacy default stream (0): queued like the others. It does not order
+ * against non-blocking streams (every stream here is one), as in CUDA. */
+static ks_emu_stream g_legacy;
 
 static void run_until(ks_emu_stream *s, uint64_t seq)
 {
@@ -263,19 +266,18 @@ static void run_until(ks_emu_stream *s, uint64_t seq)
 
 static void drain_all(void)
 {
+    run_until(&g_legacy, g_legacy.queued);
     for (ks_emu_stream *s : g_streams) {
         run_until(s, s->queued);
     }
 }
 
-/* The legacy stream runs at once; another stream when waited for. */
+/* Work runs when the host waits for it. */
 static cudaError_t submit(cudaStream_t s, std::function<void()> f)
 {
     if (!s) {
-        f();
-        return cudaSuccess;
-    }
-    if (!g_streams.count(s)) {
+        s = &g_legacy;
+    } else if (!g_streams.count(s)) {
         return cudaErrorInvalidResourceHandle;
     }
     s->q.push_back(std::move(f));
@@ -388,8 +390,8 @@ cudaError_t cudaMemset(void *p, int v, size_t n)
     if (!is_dev(p, n)) {
         return cudaErrorInvalidValue;
     }
-    memset(p, v, n);
-    return cudaSuccess;
+    /* Asynchronous with respect to the host, on the legacy stream. */
+    return submit(NULL, [p, v, n]() { memset(p, v, n); });
 }
 
 cudaError_t cudaMemsetAsync(void *p, int v, size_t n, cudaStream_t s)
@@ -413,6 +415,8 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t n, enum cudaMemcpyKind
     if (!copy_ok(dst, src, n, k)) {
         return cudaErrorInvalidValue;
     }
+    /* After the legacy stream's earlier work, and done on return. */
+    run_until(&g_legacy, g_legacy.queued);
     memcpy(dst, src, n);
     return cudaSuccess;
 }
@@ -513,9 +517,8 @@ cudaError_t cudaStreamSynchronize(cudaStream_t s)
         return inj_;
     }
     if (!s) {
-        return cudaSuccess;
-    }
-    if (!g_streams.count(s)) {
+        s = &g_legacy;
+    } else if (!g_streams.count(s)) {
         return cudaErrorInvalidResourceHandle;
     }
     run_until(s, s->queued);
@@ -562,8 +565,8 @@ cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s)
     }
     cudaError_t r = submit(s, []() {});
     if (r == cudaSuccess) {
-        e->s = s;
-        e->seq = s ? s->queued : 0;
+        e->s = s ? s : &g_legacy;
+        e->seq = e->s->queued;
     }
     return r;
 }

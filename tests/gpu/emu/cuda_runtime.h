@@ -20,8 +20,10 @@
  *   - work queued on a stream (kernels, cudaMemcpyAsync, cudaMemsetAsync,
  *     events) runs only when the host waits for it (stream/event/device
  *     synchronisation, cudaFree): the latest schedule real CUDA allows, so a
- *     host buffer reused before its copy was waited for is caught;
- *     the legacy stream (0) runs at once;
+ *     host buffer reused before its copy was waited for is caught; so does
+ *     the legacy stream (0), which does not order against the non-blocking
+ *     streams; cudaMemcpy waits for the legacy stream's earlier work and is
+ *     done when it returns;
  *   - KS_EMU_FAIL_AT=n makes the n-th runtime call fail (cudaErrorUnknown;
  *     an allocation: cudaErrorMemoryAllocation) to exercise error paths,
  *     KS_EMU_NO_DRIVER=1 answers every call as a machine without a driver.
@@ -80,86 +82,7 @@ static inline int max(int a, int b)
     return a > b ? a : b;
 }
 
-/* ---- runtime ---------------------------------------------------------------- */
-
-typedef enum cudaError {
-    cudaSuccess = 0,
-    cudaErrorInvalidValue = 1,
-    cudaErrorMemoryAllocation = 2,
-    cudaErrorInvalidConfiguration = 9,
-    cudaErrorInvalidDevicePointer = 17,
-    cudaErrorInsufficientDriver = 35,
-    cudaErrorNoDevice = 100,
-    cudaErrorInvalidDevice = 101,
-    cudaErrorDevicesUnavailable = 46,
-    cudaErrorStubLibrary = 34,
-    cudaErrorCallRequiresNewerDriver = 36,
-    cudaErrorSystemNotReady = 802,
-    cudaErrorSystemDriverMismatch = 803,
-    cudaErrorCompatNotSupportedOnDevice = 804,
-    cudaErrorHostMemoryAlreadyRegistered = 712,
-    cudaErrorHostMemoryNotRegistered = 713,
-    cudaErrorInvalidResourceHandle = 400,
-    cudaErrorUnknown = 999,
-} cudaError_t;
-
-enum cudaMemcpyKind {
-    cudaMemcpyHostToHost = 0,
-    cudaMemcpyHostToDevice = 1,
-    cudaMemcpyDeviceToHost = 2,
-    cudaMemcpyDeviceToDevice = 3,
-    cudaMemcpyDefault = 4,
-};
-
-enum cudaDeviceAttr {
-    cudaDevAttrMultiProcessorCount = 16,
-};
-
-struct cudaDeviceProp {
-    char name[256];
-    int major, minor, multiProcessorCount;
-    size_t totalGlobalMem;
-};
-
-struct ks_emu_stream;
-struct ks_emu_event;
-typedef struct ks_emu_stream *cudaStream_t;
-typedef struct ks_emu_event *cudaEvent_t;
-
-#define cudaStreamNonBlocking 0x01u
-#define cudaEventDisableTiming 0x02u
-#define cudaHostRegisterDefault 0x00u
-#define cudaHostAllocDefault 0x00u
-
-const char *cudaGetErrorString(cudaError_t e);
-const char *cudaGetErrorName(cudaError_t e);
-cudaError_t cudaGetLastError(void);
-cudaError_t cudaGetDeviceCount(int *n);
-cudaError_t cudaSetDevice(int dev);
-cudaError_t cudaGetDevice(int *dev);
-cudaError_t cudaDeviceGetAttribute(int *v, enum cudaDeviceAttr a, int dev);
-cudaError_t cudaGetDeviceProperties(struct cudaDeviceProp *p, int dev);
-cudaError_t cudaDriverGetVersion(int *v);
-cudaError_t cudaRuntimeGetVersion(int *v);
-cudaError_t cudaDeviceSynchronize(void);
-cudaError_t cudaMalloc(void **p, size_t n);
-cudaError_t cudaFree(void *p);
-cudaError_t cudaMemset(void *p, int v, size_t n);
-cudaError_t cudaMemsetAsync(void *p, int v, size_t n, cudaStream_t s);
-cudaError_t cudaMemcpy(void *dst, const void *src, size_t n, enum cudaMemcpyKind k);
-cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, enum cudaMemcpyKind k,
-                            cudaStream_t s);
-cudaError_t cudaHostRegister(void *p, size_t n, unsigned flags);
-cudaError_t cudaHostUnregister(void *p);
-cudaError_t cudaHostAlloc(void **p, size_t n, unsigned flags);
-cudaError_t cudaFreeHost(void *p);
-cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned flags);
-cudaError_t cudaStreamSynchronize(cudaStream_t s);
-cudaError_t cudaStreamDestroy(cudaStream_t s);
-cudaError_t cudaEventCreateWithFlags(cudaEvent_t *e, unsigned flags);
-cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s);
-cudaError_t cudaEventSynchronize(cudaEvent_t e);
-cudaError_t cudaEventDestroy(cudaEvent_t e);
+#include "cuda_runtime_api.h"
 
 /* cuda_runtime.h's C++ convenience overloads */
 template <typename T> cudaError_t cudaMalloc(T **p, size_t n)
@@ -174,7 +97,7 @@ template <typename T> cudaError_t cudaHostAlloc(T **p, size_t n, unsigned flags)
 
 /* ---- launches --------------------------------------------------------------- */
 
-/* Queue (or, on the legacy stream, run) a grid; a bad configuration sets
+/* Queue a grid on stream s (0: the legacy stream); a bad configuration sets
  * the error cudaGetLastError returns. */
 void ks_emu_launch_grid(cudaStream_t s, dim3 grid, dim3 block, std::function<void()> body);
 
@@ -198,7 +121,7 @@ ks_emu_launcher<P...> ks_emu_launch(void (*kernel)(P...), dim3 grid, dim3 block,
     return ks_emu_launcher<P...>{kernel, grid, block, stream};
 }
 
-#define KS_CUDA_LAUNCH(kernel, grid, block, stream)                                               \
-    ks_emu_launch(kernel, dim3(grid), dim3(block), (cudaStream_t)(stream))
+#define KS_CUDA_LAUNCH(kernel, grid, block, stream, ...)                                           \
+    ks_emu_launch(kernel, dim3(grid), dim3(block), (cudaStream_t)(stream))(__VA_ARGS__)
 
 #endif
