@@ -64,6 +64,8 @@ seeds tpm_attest -path './quotes/*' \( -name 'quote.out' -o -name '*.tpms_attest
 seeds tpm_signature -path './quotes/*' \( -name 'quotesig.out' -o -name '*.tpmt_signature.bin' \)
 seeds ekcert \( -path './certs/*' -o -path './makecred/cred-*' -o -name 'mkcred.out' \)
 seeds applog -path './eventlogs/*' -name '*.bin'
+seeds sealed -path './sealed/*' -name '*.sealed'
+seeds program -path './program/*' -name '*.json'
 
 n=0
 for t in $targets; do
