@@ -121,6 +121,23 @@ static int unwrap_item(const struct ks_master_key *mk, const struct item *e,
 }
 
 /* Re-wrap one item under new_mk and write it back. */
+/* Store one key version's new wrapping (its own scope: the statement is
+ * finalised by its cleanup attribute, which no goto may jump over). */
+static int store_rewrapped(struct ks_store *s, int64_t id, const uint8_t nonce[KS_STORE_NONCE_LEN],
+                           const uint8_t *ct, size_t ct_len)
+{
+    STMT_LOCAL sqlite3_stmt *st = NULL;
+    int r;
+    if ((r = ks_store_prepare(s, "UPDATE key_versions SET nonce = ?2, wrapped = ?3 WHERE id = ?1",
+                              &st)) < 0 ||
+        (r = ks_store_bind_int64(s, st, 1, id)) < 0 ||
+        (r = ks_store_bind_blob(s, st, 2, nonce, KS_STORE_NONCE_LEN)) < 0 ||
+        (r = ks_store_bind_blob(s, st, 3, ct, ct_len)) < 0) {
+        return r;
+    }
+    return ks_store_step_done(s, st, "key version rewrap");
+}
+
 static int rewrap_item(struct ks_store *s, const struct ks_master_key *old_mk,
                        const struct ks_master_key *new_mk, const struct item *e)
 {
@@ -145,19 +162,8 @@ static int rewrap_item(struct ks_store *s, const struct ks_master_key *old_mk,
     if (r < 0) {
         goto out;
     }
-    if (e->meta) {
-        r = ks_store_meta_put_tx(s, e->name, ct, ct_len, nonce);
-        goto out;
-    }
-    STMT_LOCAL sqlite3_stmt *st = NULL;
-    if ((r = ks_store_prepare(s, "UPDATE key_versions SET nonce = ?2, wrapped = ?3 WHERE id = ?1",
-                              &st)) < 0 ||
-        (r = ks_store_bind_int64(s, st, 1, e->id)) < 0 ||
-        (r = ks_store_bind_blob(s, st, 2, nonce, sizeof(nonce))) < 0 ||
-        (r = ks_store_bind_blob(s, st, 3, ct, ct_len)) < 0) {
-        goto out;
-    }
-    r = ks_store_step_done(s, st, "key version rewrap");
+    r = e->meta ? ks_store_meta_put_tx(s, e->name, ct, ct_len, nonce)
+                : store_rewrapped(s, e->id, nonce, ct, ct_len);
 out:
     free(ct);
     ks_store_secret_free(sec);

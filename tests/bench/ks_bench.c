@@ -133,7 +133,7 @@ static void percentiles(struct lat *ls, size_t n, struct phase *ph)
     for (size_t i = 0; i < n; i++) {
         total += ls[i].n;
     }
-    ph->p50_ms = ph->p99_ms = NAN;
+    ph->p50_ms = ph->p99_ms = (double)NAN;
     if (total == 0) {
         return;
     }

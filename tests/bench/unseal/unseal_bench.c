@@ -329,7 +329,7 @@ int main(int argc, char **argv)
     struct opts o = {0};
     char dir[4096], plain[4200], sealed[4200];
     uint8_t key[32];
-    uint64_t size;
+    uint64_t size = 0;
     int r;
     parse(argc, argv, &o);
     if ((r = ks_seal_gcrypt_init()) < 0 || (r = ks_model_weights_size(&o.dims, &size)) < 0) {
