@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "ekcert.h"
 #include "encoding.h"
 #include "file_util.h"
@@ -28,6 +31,7 @@ static void usage(FILE *f)
     fprintf(f,
             "Usage: ksctl ekca add FILE [--auto-approve]\n"
             "       ksctl ekca list [--json]\n"
+            "       ksctl ekca show ID [--json]\n"
             "       ksctl ekca remove ID\n"
             "       ksctl ekca auto-approve ID on|off\n"
             "       ksctl ekca crl add FILE\n\n"
@@ -50,6 +54,11 @@ static void usage_sub(FILE *f, const char *sub)
                    "List the trusted EK CAs: id, auto-approval, subject, validity, SHA-256\n"
                    "fingerprint, CRL and the number of EKs certified under it.\n\n"
                    "  --json                print a JSON array\n");
+    } else if (strcmp(sub, "show") == 0) {
+        fprintf(f, "Usage: ksctl ekca show ID [--json] [--db PATH]\n\n"
+                   "Show one trusted EK CA as 'list' does, followed by its certificate (PEM).\n"
+                   "Exit 2 when there is no CA with that id.\n\n"
+                   "  --json                print a JSON object (with \"pem\")\n");
     } else if (strcmp(sub, "remove") == 0) {
         fprintf(f, "Usage: ksctl ekca remove ID [--db PATH]\n\n"
                    "Stop trusting an EK CA. The approvals it granted are withdrawn at once:\n"
@@ -233,13 +242,32 @@ static json_t *ca_json(const struct ks_store_ekca *c, const struct ks_ekcert_inf
     return j;
 }
 
-static int cmd_list(struct ekca_opts *o)
+/* The certificate as PEM, NUL-terminated, or NULL. */
+static char *cert_pem(const uint8_t *der, size_t len)
+{
+    char *pem = NULL;
+    const unsigned char *p = der;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    BIO *b = BIO_new(BIO_s_mem());
+    char *data = NULL;
+    long n = 0;
+    if (x && b && PEM_write_bio_X509(b, x) == 1 && (n = BIO_get_mem_data(b, &data)) > 0) {
+        pem = strndup(data, (size_t)n);
+    }
+    BIO_free(b);
+    X509_free(x);
+    return pem;
+}
+
+/* list (show_id < 0) or show one CA. */
+static int list_or_show(struct ekca_opts *o, int64_t show_id)
 {
     struct ksctl_db d;
     struct ks_store_ekca *cas = NULL;
     size_t n = 0;
     int ret = 0;
-    int r = ksctl_db_open(&d, &o->db, "ekca list", 0);
+    bool found = false;
+    int r = ksctl_db_open(&d, &o->db, show_id < 0 ? "ekca list" : "ekca show", 0);
     if (r < 0) {
         ret = ks_error_exit_code(r);
         goto out;
@@ -248,8 +276,12 @@ static int cmd_list(struct ekca_opts *o)
         ret = ksctl_db_fail(&d, r, NULL);
         goto out;
     }
-    json_t *a = o->json ? json_array() : NULL;
+    json_t *a = o->json && show_id < 0 ? json_array() : NULL;
     for (size_t i = 0; i < n; i++) {
+        if (show_id >= 0 && cas[i].id != show_id) {
+            continue;
+        }
+        found = true;
         struct ks_ekcert *c = NULL;
         struct ks_ekcert_info info;
         memset(&info, 0, sizeof(info));
@@ -257,8 +289,18 @@ static int cmd_list(struct ekca_opts *o)
             snprintf(info.issuer, sizeof(info.issuer), "(unparsable)");
         }
         ks_ekcert_free(c);
+        char *pem = show_id >= 0 ? cert_pem(cas[i].cert, cas[i].cert_len) : NULL;
         if (a) {
             json_array_append_new(a, ca_json(&cas[i], &info));
+            continue;
+        }
+        if (o->json) {
+            json_t *one = ca_json(&cas[i], &info);
+            json_object_set_new(one, "pem", pem ? json_string(pem) : json_null());
+            free(pem);
+            if ((r = ksctl_print_json(one)) < 0) {
+                ret = ksctl_db_fail(&d, r, NULL);
+            }
             continue;
         }
         char fp[65], na[32], nu[32];
@@ -272,14 +314,36 @@ static int cmd_list(struct ekca_opts *o)
             printf(", CRL next update %s", nu);
         }
         printf("\n");
+        if (pem) {
+            fputs(pem, stdout);
+            free(pem);
+        }
     }
     if (a && (r = ksctl_print_json(a)) < 0) {
         ret = ksctl_db_fail(&d, r, NULL);
+    }
+    if (show_id >= 0 && !found && ret == 0) {
+        ksctl_err("ekca show: no EK CA with id %lld", (long long)show_id);
+        ret = 2;
     }
 out:
     ks_store_ekca_list_free(cas, n);
     ksctl_db_close(&d);
     return ret;
+}
+
+static int cmd_list(struct ekca_opts *o)
+{
+    return list_or_show(o, -1);
+}
+
+static int cmd_show(struct ekca_opts *o)
+{
+    int64_t id;
+    if (!parse_id("ekca show", o->args[0], &id)) {
+        return 2;
+    }
+    return list_or_show(o, id);
 }
 
 static int cmd_remove(struct ekca_opts *o)
@@ -455,6 +519,10 @@ int ksctl_ekca(int argc, char **argv)
     if (strcmp(sub, "list") == 0) {
         ret = parse(argc, argv, "list", "j", 0, &o);
         return ret >= 0 ? ret : cmd_list(&o);
+    }
+    if (strcmp(sub, "show") == 0) {
+        ret = parse(argc, argv, "show", "j", 1, &o);
+        return ret >= 0 ? ret : cmd_show(&o);
     }
     if (strcmp(sub, "remove") == 0) {
         ret = parse(argc, argv, "remove", "", 1, &o);

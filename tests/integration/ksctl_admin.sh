@@ -536,5 +536,19 @@ check_exit 0 "the write succeeds once the lock is gone" $KSCTL policy create bus
     not_ok "... and is stored"
 check_exit 0 "the audit chain is intact at the end" $KSCTL audit verify --db "$DB"
 
+# ---- ekca show ---------------------------------------------------------------
+CA=$KS_TESTDATA/certs/swtpm-localca/localca-root.pem
+check_exit 0 "ekca add a CA" $KSCTL ekca add "$CA" --db "$DB"
+CAID=$(sed -n 's/^\([0-9][0-9]*\) .*/\1/p' "$T/out" | head -n 1)
+check_exit 0 "ekca show ID" $KSCTL ekca show "$CAID" --db "$DB"
+grep -q 'BEGIN CERTIFICATE' "$T/out" && grep -q 'swtpm-localca-rootca' "$T/out" &&
+    ok "... prints the subject and the certificate" || not_ok "... prints the subject and the certificate"
+check_exit 0 "ekca show --json" $KSCTL ekca show "$CAID" --json --db "$DB"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["id"]==int(sys.argv[2]); assert d["pem"].startswith("-----BEGIN CERTIFICATE-----")' \
+    "$T/out" "$CAID" && ok "... JSON with id and pem" || not_ok "... JSON with id and pem"
+check_exit 2 "ekca show of an unknown id" $KSCTL ekca show 999 --db "$DB"
+check_err "... says so" "no EK CA with id 999"
+check_exit 2 "ekca show of a malformed id" $KSCTL ekca show x --db "$DB"
+
 done_testing
 exit $?
