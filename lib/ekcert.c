@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include <openssl/bio.h>
@@ -51,8 +52,21 @@ static int parse_der_prefix(const uint8_t *buf, size_t len, X509 **ret, size_t *
     if (!x) {
         return KS_ERR_EKCERT_PARSE;
     }
+    /* Strict DER: OpenSSL also accepts some BER (non-minimal lengths
+     * outside the signed part) and would re-encode it differently, so the
+     * bytes a fingerprint or a comparison sees could differ from the ones
+     * received. Found by fuzz_ekcert. */
+    size_t used = (size_t)(p - buf);
+    unsigned char *again = NULL;
+    int n = i2d_X509(x, &again);
+    bool canonical = n > 0 && (size_t)n == used && memcmp(again, buf, used) == 0;
+    OPENSSL_free(again);
+    if (!canonical) {
+        X509_free(x);
+        return KS_ERR_EKCERT_PARSE;
+    }
     *ret = x;
-    *ret_used = (size_t)(p - buf);
+    *ret_used = used;
     return KS_OK;
 }
 

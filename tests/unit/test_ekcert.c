@@ -67,6 +67,22 @@ static void tpm_pub(const char *rel, TPMT_PUBLIC *pub)
     free(buf);
 }
 
+/* Regression (fuzz_ekcert in CI): BER that OpenSSL accepts but that is not
+ * DER is refused, in every parse path, instead of being re-encoded to other
+ * bytes. */
+static void test_regression_ber_certificate(void **state)
+{
+    size_t len = 0;
+    uint8_t *buf = unit_read("fuzz-regressions/ekcert-ber-reencodes.bin", &len);
+    struct ks_ekcert *c = NULL;
+    size_t der_len = 0;
+    assert_int_equal(ks_ekcert_parse(buf, len, &c), KS_ERR_EKCERT_PARSE);
+    assert_null(c);
+    assert_int_equal(ks_ekcert_parse_nv(buf, len, &c, &der_len), KS_ERR_EKCERT_PARSE);
+    assert_null(c);
+    free(buf);
+}
+
 static void test_swtpm_nv_certs(void **state)
 {
     static const char *const names[] = {"rsa2048", "p384"};
@@ -557,9 +573,13 @@ static void test_parse_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_swtpm_nv_certs), cmocka_unit_test(test_swtpm_chain),
-        cmocka_unit_test(test_vendor_cas),     cmocka_unit_test(test_profile_ek_cert),
-        cmocka_unit_test(test_crls),           cmocka_unit_test(test_parse_file),
+        cmocka_unit_test(test_regression_ber_certificate),
+        cmocka_unit_test(test_swtpm_nv_certs),
+        cmocka_unit_test(test_swtpm_chain),
+        cmocka_unit_test(test_vendor_cas),
+        cmocka_unit_test(test_profile_ek_cert),
+        cmocka_unit_test(test_crls),
+        cmocka_unit_test(test_parse_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
