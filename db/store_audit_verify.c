@@ -10,11 +10,9 @@
 
 #include "db/store_internal.h"
 
-#define AUDIT_COLUMNS                                                                              \
-    "seq, time, actor, event, ak_id, keys, outcome, reason, detail, prev_hash, row_hash"
-
-/* Fill a row from the current result row (strings point into SQLite). */
-static int row_read(struct ks_store *s, sqlite3_stmt *st, struct ks_audit_row *row)
+/* Fill a row from the current result row of a query selecting
+ * KS_KS_AUDIT_COLUMNS (strings point into SQLite). */
+int ks_store_audit_row_read(struct ks_store *s, sqlite3_stmt *st, struct ks_audit_row *row)
 {
     row->seq = sqlite3_column_int64(st, 0);
     row->time = sqlite3_column_int64(st, 1);
@@ -49,7 +47,7 @@ int ks_store_audit_foreach(struct ks_store *s, const struct ks_audit_filter *f, 
     }
     STMT_AUTO sqlite3_stmt *st = NULL;
     int r = ks_store_stmt(s, STMT_AUDIT_SELECT,
-                          "SELECT " AUDIT_COLUMNS " FROM audit "
+                          "SELECT " KS_AUDIT_COLUMNS " FROM audit "
                           "WHERE seq >= ?1 AND time >= ?2 AND time <= ?3 "
                           "AND (?4 IS NULL OR ak_id = ?4) AND (?5 IS NULL OR event = ?5) "
                           "AND (?6 IS NULL OR instr(',' || keys || ',', ',' || ?6 || ',') > 0 "
@@ -76,7 +74,7 @@ int ks_store_audit_foreach(struct ks_store *s, const struct ks_audit_filter *f, 
             return ks_store_sqlerr(s, rc, "audit select");
         }
         struct ks_audit_row row;
-        if ((r = row_read(s, st, &row)) < 0) {
+        if ((r = ks_store_audit_row_read(s, st, &row)) < 0) {
             return r;
         }
         if ((r = cb(&row, ctx)) != 0) {
@@ -97,7 +95,8 @@ static int audit_walk(struct ks_store *s, struct ks_audit_verify *res)
     }
     memcpy(res->last_hash, expect_prev, KS_STORE_HASH_LEN);
     STMT_AUTO sqlite3_stmt *st = NULL;
-    r = ks_store_stmt(s, STMT_AUDIT_ALL, "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY seq", &st);
+    r = ks_store_stmt(s, STMT_AUDIT_ALL, "SELECT " KS_AUDIT_COLUMNS " FROM audit ORDER BY seq",
+                      &st);
     if (r < 0) {
         return r;
     }
@@ -111,7 +110,7 @@ static int audit_walk(struct ks_store *s, struct ks_audit_verify *res)
         }
         struct ks_audit_row row;
         uint8_t h[KS_STORE_HASH_LEN];
-        r = row_read(s, st, &row);
+        r = ks_store_audit_row_read(s, st, &row);
         if (r == KS_OK) {
             r = ks_store_audit_row_hash(&row, h);
         }

@@ -215,4 +215,12 @@ KS_WUR int ks_store_rule_check(const struct ks_store_rule *rule);
 /* Load the rules of one policy_versions row into p (p->rules allocated). */
 KS_WUR int ks_store_policy_rules_load(struct ks_store *s, int64_t pv_id, struct ks_store_policy *p);
 
+/* The audit columns in the order ks_store_audit_row_read expects. */
+#define KS_AUDIT_COLUMNS                                                                           \
+    "seq, time, actor, event, ak_id, keys, outcome, reason, detail, prev_hash, row_hash"
+
+/* One audit row from the current result row of a query selecting
+ * KS_AUDIT_COLUMNS; KS_ERR_DB_CORRUPT for a malformed row. */
+KS_WUR int ks_store_audit_row_read(struct ks_store *s, sqlite3_stmt *st, struct ks_audit_row *row);
+
 #endif

@@ -103,26 +103,6 @@ int ks_store_status_get(struct ks_store *s, struct ks_store_status *ret)
 
 /* ---- newest releases ------------------------------------------------------------ */
 
-static int row_read(struct ks_store *s, sqlite3_stmt *st, struct ks_audit_row *row)
-{
-    row->seq = sqlite3_column_int64(st, 0);
-    row->time = sqlite3_column_int64(st, 1);
-    row->actor = (const char *)sqlite3_column_text(st, 2);
-    row->event = (const char *)sqlite3_column_text(st, 3);
-    row->ak_id = (const char *)sqlite3_column_text(st, 4);
-    row->keys = (const char *)sqlite3_column_text(st, 5);
-    row->reason = (const char *)sqlite3_column_text(st, 7);
-    row->detail = (const char *)sqlite3_column_text(st, 8);
-    if (ks_store_audit_outcome_parse((const char *)sqlite3_column_text(st, 6), &row->outcome) < 0 ||
-        !row->actor || !row->event || sqlite3_column_bytes(st, 9) != KS_STORE_HASH_LEN ||
-        sqlite3_column_bytes(st, 10) != KS_STORE_HASH_LEN) {
-        return ks_store_fail(s, KS_ERR_DB_CORRUPT, "audit row %lld malformed", (long long)row->seq);
-    }
-    memcpy(row->prev_hash, sqlite3_column_blob(st, 9), KS_STORE_HASH_LEN);
-    memcpy(row->row_hash, sqlite3_column_blob(st, 10), KS_STORE_HASH_LEN);
-    return KS_OK;
-}
-
 int ks_store_release_recent(struct ks_store *s, size_t n, ks_audit_cb cb, void *ctx)
 {
     if (!s || !cb || n < 1 || n > RECENT_MAX) {
@@ -146,7 +126,7 @@ int ks_store_release_recent(struct ks_store *s, size_t n, ks_audit_cb cb, void *
             return ks_store_sqlerr(s, rc, "recent releases");
         }
         struct ks_audit_row row;
-        if ((r = row_read(s, st, &row)) < 0) {
+        if ((r = ks_store_audit_row_read(s, st, &row)) < 0) {
             return r;
         }
         if ((r = cb(&row, ctx)) != 0) {

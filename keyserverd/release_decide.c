@@ -443,9 +443,11 @@ int ks_release_decide(struct ks_server_ctx *ctx, const struct ks_release_request
     }
     r = make_receipt(ctx, req, d, seq, hash, res);
     if (r < 0) {
-        set_reason(d, "receipt: %s", ks_strerror(r));
-        ks_release_result_clear(res);
-        goto out_noaudit;
+        /* The grant row is written but nothing leaves: a following "failed"
+         * row (via refuse) tells the trail that the release was aborted. */
+        set_reason(d, "receipt: %s; release aborted", ks_strerror(r));
+        r = KS_ERR_INTERNAL;
+        goto refuse;
     }
     r = KS_OK;
     goto out;
