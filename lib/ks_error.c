@@ -349,6 +349,15 @@ const char *ks_strerror(int err)
         return "completion fails authentication";
     case KS_ERR_LOADER_REFUSED:
         return "the loader refused the request";
+
+    case KS_ERR_SHAMIR_PARAMS:
+        return "invalid k-of-n split (need 1 <= k <= n <= 255 and a 1..64-byte secret)";
+    case KS_ERR_SHAMIR_INDEX:
+        return "key share index invalid or repeated";
+    case KS_ERR_SHAMIR_TOO_FEW:
+        return "fewer key shares than the threshold";
+    case KS_ERR_SHAMIR_MISMATCH:
+        return "key shares from different splits";
     }
     return "unknown error";
 }

@@ -211,6 +211,12 @@ enum ks_err {
     KS_ERR_EGRESS = -364,
     KS_ERR_RESPONSE_OPEN = -365,
     KS_ERR_LOADER_REFUSED = -366,
+
+    /* Shamir k-of-n key splitting (lib/shamir) */
+    KS_ERR_SHAMIR_PARAMS = -380,
+    KS_ERR_SHAMIR_INDEX = -381,
+    KS_ERR_SHAMIR_TOO_FEW = -382,
+    KS_ERR_SHAMIR_MISMATCH = -383,
 };
 
 /* Human-readable, static, never NULL. */
