@@ -15,7 +15,8 @@
  * POST /v1/release (DESIGN "Protocol"): the body is parsed into a typed
  * request (release_request.c), decided by ks_release_decide() (release.h),
  * and the result formatted as
- *   {"keys":[{"name","version","enc","ciphertext"}],"receipt":{"payload","signature"}}
+ *   {"keys":[{"name","version","enc","ciphertext"[,"share":{"index","threshold","count"}]}],
+ *    "receipt":{"payload","signature"}}
  */
 
 /* What a refused client is told: the error code's generic text. The precise
@@ -70,6 +71,13 @@ static int format_result(const struct ks_release_result *res, struct ks_http_rep
         r = add_b64(o, "enc", k->enc, sizeof(k->enc));
         if (r == KS_OK) {
             r = add_b64(o, "ciphertext", k->ciphertext, k->ciphertext_len);
+        }
+        /* k-of-n: where this share lies (also in the signed receipt). */
+        if (r == KS_OK && k->share_count &&
+            json_object_set_new(o, "share",
+                                json_pack("{s:i,s:i,s:i}", "index", k->share_index, "threshold",
+                                          k->share_threshold, "count", k->share_count)) != 0) {
+            r = KS_ERR_NOMEM;
         }
         if (r != KS_OK) {
             goto out;

@@ -70,6 +70,8 @@ struct ks_released_key {
     uint8_t enc[KS_RELEASE_ENC_LEN]; /* HPKE encapsulated key */
     uint8_t *ciphertext;             /* HPKE ciphertext of the key */
     size_t ciphertext_len;
+    /* k-of-n share metadata of the version (all 0: a whole key) */
+    uint8_t share_index, share_threshold, share_count;
 };
 
 struct ks_release_result {

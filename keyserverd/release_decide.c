@@ -207,6 +207,9 @@ static int seal_keys(struct ks_server_ctx *ctx, const struct ks_release_request 
         }
         memcpy(out->name, k->name, name_len + 1);
         out->version = k->version;
+        out->share_index = k->share_index;
+        out->share_threshold = k->share_threshold;
+        out->share_count = k->share_count;
     }
     return KS_OK;
 }
@@ -296,9 +299,22 @@ static int make_receipt(struct ks_server_ctx *ctx, const struct ks_release_reque
     }
     for (size_t i = 0; i < d->snap->n_keys; i++) {
         const struct ks_store_key *k = &d->snap->keys[i];
-        json_array_append_new(keys, json_pack("{s:s,s:I,s:s,s:I}", "name", k->name, "version",
-                                              (json_int_t)k->version, "policy", k->policy.name,
-                                              "policy_version", (json_int_t)k->policy.version));
+        json_t *e =
+            json_pack("{s:s,s:I,s:s,s:I}", "name", k->name, "version", (json_int_t)k->version,
+                      "policy", k->policy.name, "policy_version", (json_int_t)k->policy.version);
+        /* A share's coordinates are vouched for by the signature, so that
+         * the loader combines what this keyserver meant to release. */
+        bool ok = e && json_array_append_new(keys, e) == 0;
+        if (ok && k->share_count) {
+            ok =
+                json_object_set_new(e, "share",
+                                    json_pack("{s:i,s:i,s:i}", "index", k->share_index, "threshold",
+                                              k->share_threshold, "count", k->share_count)) == 0;
+        }
+        if (!ok) {
+            json_decref(o);
+            return KS_ERR_NOMEM;
+        }
     }
     char *payload = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);

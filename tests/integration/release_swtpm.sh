@@ -440,6 +440,37 @@ else
     ok "hand-made grant opened here # SKIP python3-cryptography not installed"
 fi
 
+# A k-of-n share (share 2 of a 2-of-3 split): the response and the signed
+# receipt say where it lies; whole keys carry no "share" member.
+head -c 32 /dev/urandom >"$T/wshare.in"
+check "ksctl key import wshare: share 2 of a 2-of-3 split" \
+    $B/ksctl key import wshare --policy boot --file "$T/wshare.in" --share-index 2 \
+    --share-threshold 2 --share-count 3 --db "$DB" --master-key "$MK"
+build h2 --ak-dir "$T/ak1" --pcrs sha256:0,15 --key wshare --key weights
+post h2
+mkdir -p "$T/h2"
+check "share grant: 200; the share's coordinates in the response and in the signed receipt" \
+    sh -c "[ \"\$(cat '$T/h2.status')\" = 200 ] && python3 -c '
+import base64, json, sys
+d = json.load(open(sys.argv[1]))
+want = {\"index\": 2, \"threshold\": 2, \"count\": 3}
+assert d[\"keys\"][0][\"share\"] == want, d
+assert \"share\" not in d[\"keys\"][1], d
+p = json.loads(base64.b64decode(d[\"receipt\"][\"payload\"]))
+assert p[\"keys\"][0][\"share\"] == want and \"share\" not in p[\"keys\"][1], p
+open(sys.argv[2] + \"/receipt.payload\", \"wb\").write(base64.b64decode(d[\"receipt\"][\"payload\"]))
+open(sys.argv[2] + \"/receipt.sig\", \"wb\").write(base64.b64decode(d[\"receipt\"][\"signature\"]))
+' '$T/h2.body' '$T/h2'"
+check "share grant: the receipt's signature verifies" \
+    openssl dgst -sha256 -verify "$T/receipt.pem" -signature "$T/h2/receipt.sig" "$T/h2/receipt.payload"
+if [ -n "$HAVE_CRYPTO" ]; then
+    check "share grant: HPKE-opened here, equal to the imported share" sh -c "
+        python3 '$T/rq.py' open --sk '$T/h2.sk' --body '$T/h2.json' --resp '$T/h2.body' --name wshare --out '$T/h2.wshare' &&
+        cmp '$T/wshare.in' '$T/h2.wshare'"
+else
+    ok "share grant opened here # SKIP python3-cryptography not installed"
+fi
+
 # ---- refusals: nonces ---------------------------------------------------------------------
 S=$(audit_seq)
 post h1
