@@ -30,9 +30,7 @@
  * never a log), inspects sealed files, manages the CI signing key and signs
  * program manifests. Exit status as ksctl's: 0 ok, 1 refused or invalid
  * data, 2 usage error, 3 internal or system error.
- *
- * k-of-n Shamir splitting of the DEK (DESIGN "Reference loader path") is not
- * implemented here yet: one DEK, one keyserver.
+ * `split-key` (ks_seal_split.c) splits the DEK k-of-n across keyservers.
  */
 
 void ks_seal_err(const char *fmt, ...)
@@ -144,6 +142,7 @@ static void usage(FILE *f)
                "  ci-keygen        make the CI signing key (Ed25519)\n"
                "  sign-program     sign a program manifest for a weights file\n"
                "  verify-program   verify a signed program manifest\n"
+               "  split-key        split a key k-of-n for independent keyservers\n"
                "  unseal           (debugging) decrypt a sealed file with its key file\n"
                "  run-plaintext    (debugging) run the model on a plaintext weights file\n\n"
                "Run 'ks-seal COMMAND --help' for the options of each command.\n"
@@ -641,6 +640,7 @@ int main(int argc, char **argv)
         {"ci-keygen", ks_seal_cmd_ci_keygen},
         {"sign-program", ks_seal_cmd_sign_program},
         {"verify-program", ks_seal_cmd_verify_program},
+        {"split-key", ks_seal_cmd_split_key},
     };
     if (argc < 2) {
         usage(stderr);

@@ -4,7 +4,7 @@
 
 /* ks-seal's command groups (ks_seal.c: model and sealed files;
  * ks_seal_program.c: the CI key and program manifests; ks_seal_debug.c:
- * unseal and run-plaintext). */
+ * unseal and run-plaintext; ks_seal_split.c: k-of-n key shares). */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -34,5 +34,6 @@ int ks_seal_cmd_run_plaintext(int argc, char **argv);
 int ks_seal_cmd_ci_keygen(int argc, char **argv);
 int ks_seal_cmd_sign_program(int argc, char **argv);
 int ks_seal_cmd_verify_program(int argc, char **argv);
+int ks_seal_cmd_split_key(int argc, char **argv); /* ks_seal_split.c */
 
 #endif

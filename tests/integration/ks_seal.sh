@@ -159,5 +159,55 @@ for c in gen-model seal info unseal run-plaintext ci-keygen sign-program verify-
 done
 check_exit 2 "an unknown command" $SEAL frobnicate
 
+# ---- split-key: k-of-n shares, combined here by an independent GF(2^8) Lagrange ----
+head -c 32 /dev/urandom >"$T/split.key"
+check_exit 0 "split-key: a 2-of-3 split" \
+    $SEAL split-key --key-file "$T/split.key" --threshold 2 --count 3 --out-prefix "$T/sh" \
+    --key-name weights
+check_out "split-key: prints the ksctl import of share 3" \
+    "^ksctl key import weights --policy POLICY --file $T/sh.3 --share-index 3 --share-threshold 2 --share-count 3\$"
+check "split-key: three 32-byte share files of mode 0600" sh -c "
+    for i in 1 2 3; do [ \"\$(stat -c %a:%s '$T/sh.'\$i)\" = 600:32 ] || exit 1; done"
+cat >"$T/combine.py" <<'PY'
+import sys
+def mul(a, b):
+    p = 0
+    while b:
+        if b & 1:
+            p ^= a
+        a = ((a << 1) ^ (0x11b if a & 0x80 else 0)) & 0xff
+        b >>= 1
+    return p
+def inv(a):
+    return next(x for x in range(1, 256) if mul(a, x) == 1)
+key = open(sys.argv[1], "rb").read()
+pts = [(int(a.rsplit(".", 1)[1]), open(a, "rb").read()) for a in sys.argv[2:]]
+out = bytearray(len(key))
+for j, (xj, yj) in enumerate(pts):
+    l = 1
+    for m, (xm, _) in enumerate(pts):
+        if m != j:
+            l = mul(l, mul(xm, inv(xm ^ xj)))
+    for b in range(len(key)):
+        out[b] ^= mul(yj[b], l)
+sys.exit(0 if bytes(out) == key else 1)
+PY
+check "split-key: shares 1+2, 1+3 and 2+3 each give the key back (independent combiner)" sh -c "
+    python3 '$T/combine.py' '$T/split.key' '$T/sh.1' '$T/sh.2' &&
+    python3 '$T/combine.py' '$T/split.key' '$T/sh.1' '$T/sh.3' &&
+    python3 '$T/combine.py' '$T/split.key' '$T/sh.3' '$T/sh.2'"
+check_fails "control: one share alone is not the key" \
+    python3 "$T/combine.py" "$T/split.key" "$T/sh.2"
+check_exit 2 "split-key: existing share files are never overwritten" \
+    $SEAL split-key --key-file "$T/split.key" --threshold 2 --count 3 --out-prefix "$T/sh"
+check_exit 2 "split-key: threshold above count refused" \
+    $SEAL split-key --key-file "$T/split.key" --threshold 4 --count 3 --out-prefix "$T/x"
+check_exit 2 "split-key: count 256 refused" \
+    $SEAL split-key --key-file "$T/split.key" --threshold 2 --count 256 --out-prefix "$T/x"
+head -c 65 /dev/urandom >"$T/split.big"
+check_exit 1 "split-key: a 65-byte key refused" \
+    $SEAL split-key --key-file "$T/split.big" --threshold 2 --count 3 --out-prefix "$T/x"
+check "split-key: nothing written by the refused runs" sh -c "! ls '$T'/x.* 2>/dev/null"
+
 done_testing
 exit $?
