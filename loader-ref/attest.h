@@ -49,12 +49,17 @@
  * quote binding and in the HPKE info. */
 #define KS_ATTEST_LABEL "ks-release-v1"
 
-/* One released key: the key bytes are in the secure heap. */
+/* One released key: the key bytes are in the secure heap. A key version
+ * that is one share of a k-of-n split (DESIGN "Scale and independence")
+ * says so with its share metadata; all three are 0 for a whole key. */
 struct ks_attest_key {
     char name[KS_ATTEST_KEY_NAME_MAX + 1];
     uint32_t version;
     uint8_t *key;
     size_t key_len;
+    uint8_t share_index;     /* 1..share_count; 0: a whole key */
+    uint8_t share_threshold; /* k: 1..share_count */
+    uint8_t share_count;     /* n: 1..255 */
 };
 
 /* A successful release: every requested key, in request order, and the
@@ -129,13 +134,16 @@ KS_WUR int ks_attest_request_build(const struct ks_attest_evidence *ev, char **r
 
 /*
  * Parse a 200 answer of /v1/release and open its keys:
- * {"keys": [{"name", "version", "enc", "ciphertext"}, ...],
+ * {"keys": [{"name", "version", "enc", "ciphertext", "share"?}, ...],
  *  "receipt": {"payload", "signature"}}, nothing else, each member once
  * (JSON_REJECT_DUPLICATES), exact JSON types. Each requested reference
  * (`keys`, as sent) must be answered by exactly one entry: same name, and
  * the same version when the reference names one. Each key is HPKE base
  * mode (KS_HPKE_SUITE_DEFAULT) to hpke_sk, info "ks-release-v1" || 0x00 ||
- * name, aad the 32 nonce bytes (RFC 9180 section 6.1).
+ * name, aad the 32 nonce bytes (RFC 9180 section 6.1). The optional
+ * "share" member of a key is {"index": I, "threshold": K, "count": N},
+ * exactly those, integers with 1 <= I <= N, 1 <= K <= N <= 255
+ * (KS_ERR_RESP_VALUE otherwise); a key without it is a whole key.
  * Errors, each with its own code: KS_ERR_RESP_JSON (not JSON),
  * KS_ERR_RESP_DUPLICATE, KS_ERR_RESP_MISSING, KS_ERR_RESP_TYPE,
  * KS_ERR_RESP_UNKNOWN (an unknown member), KS_ERR_RESP_VALUE (version 0 or

@@ -403,6 +403,7 @@ struct sealed_key {
     uint8_t enc[KS_HPKE_ENC_LEN];
     uint8_t *ct;
     size_t ct_len;
+    uint8_t share_index, share_threshold, share_count; /* 0: a whole key */
 };
 
 struct sealed_response {
@@ -424,15 +425,66 @@ static void sealed_clear(struct sealed_response *s)
     memset(s, 0, sizeof(*s));
 }
 
+/* An integer member of 1..255. */
+static int get_share_field(json_t *o, const char *name, uint8_t *ret)
+{
+    json_t *v = json_object_get(o, name);
+    if (!json_is_integer(v)) {
+        return KS_ERR_RESP_TYPE;
+    }
+    json_int_t n = json_integer_value(v);
+    if (n < 1 || n > 255) {
+        return KS_ERR_RESP_VALUE;
+    }
+    *ret = (uint8_t)n;
+    return KS_OK;
+}
+
+/* The share metadata of a key that is one share of a k-of-n split:
+ * {"index": I, "threshold": K, "count": N}, 1 <= I <= N, 1 <= K <= N. */
+static int parse_share(json_t *o, struct sealed_key *k)
+{
+    static const char *const members[] = {"index", "threshold", "count"};
+    uint8_t index = 0, threshold = 0, count = 0;
+    if (!json_is_object(o)) {
+        return KS_ERR_RESP_TYPE;
+    }
+    int r = check_members(o, members, 3);
+    if (r == KS_OK) {
+        r = get_share_field(o, "index", &index);
+    }
+    if (r == KS_OK) {
+        r = get_share_field(o, "threshold", &threshold);
+    }
+    if (r == KS_OK) {
+        r = get_share_field(o, "count", &count);
+    }
+    if (r != KS_OK) {
+        return r;
+    }
+    if (index > count || threshold > count) {
+        return KS_ERR_RESP_VALUE;
+    }
+    k->share_index = index;
+    k->share_threshold = threshold;
+    k->share_count = count;
+    return KS_OK;
+}
+
 static int parse_key_entry(json_t *o, struct sealed_key *k)
 {
-    static const char *const members[] = {"name", "version", "enc", "ciphertext"};
+    /* "share" last: it is optional (a whole key has none). */
+    static const char *const members[] = {"name", "version", "enc", "ciphertext", "share"};
     uint8_t *enc = NULL;
     size_t enc_len = 0;
     if (!json_is_object(o)) {
         return KS_ERR_RESP_TYPE;
     }
-    int r = check_members(o, members, 4);
+    json_t *share = json_object_get(o, "share");
+    int r = check_members(o, members, share ? 5 : 4);
+    if (r == KS_OK && share) {
+        r = parse_share(share, k);
+    }
     if (r != KS_OK) {
         return r;
     }
@@ -593,6 +645,9 @@ static int open_keys(const struct sealed_response *s, const uint8_t *nonce, cons
         }
         memcpy(out->name, k->name, nlen + 1);
         out->version = k->version;
+        out->share_index = k->share_index;
+        out->share_threshold = k->share_threshold;
+        out->share_count = k->share_count;
     }
     return KS_OK;
 }

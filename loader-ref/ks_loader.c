@@ -25,6 +25,7 @@
 #include "pcr_select.h"
 #include "program.h"
 #include "secmem.h"
+#include "shares.h"
 #include "statement.h"
 #include "weights_load.h"
 
@@ -38,7 +39,9 @@
  *   2. the TPM: an AK (loader_ak.h), then the release of the weights DEK
  *      and the request key in one request (all or none), bound to a quote
  *      over the configured PCRs with the firmware and application logs;
- *      the receipt checked against the pinned receipt key; the AK flushed;
+ *      the receipt checked against the pinned receipt key; when the DEK is
+ *      one share of a k-of-n split, the other shares from the [keyserver]
+ *      sections (shares.h), combined; the AK flushed;
  *   3. the weights decrypted straight into the backend's locked memory,
  *      the DEK wiped;
  *   4. the socket served until SIGTERM.
@@ -223,6 +226,14 @@ static int prepare(const struct args *a, struct state *s, char *dek_ref, size_t 
     return r;
 }
 
+static void flush_ak(struct state *s)
+{
+    ks_tpm_ak_free(s->ak);
+    s->ak = NULL;
+    ks_tpm_close(s->tpm);
+    s->tpm = NULL;
+}
+
 /* Step 2: attest and receive the keys. */
 static int obtain_keys(const struct args *a, struct state *s, const char *dek_ref)
 {
@@ -291,12 +302,13 @@ static int obtain_keys(const struct args *a, struct state *s, const char *dek_re
         }
         goto out;
     }
-    /* The AK has quoted what it had to: flush it now, so that nothing can
-     * quote with it later. */
-    ks_tpm_ak_free(s->ak);
-    s->ak = NULL;
-    ks_tpm_close(s->tpm);
-    s->tpm = NULL;
+    /* The AK has quoted what it had to (a share DEK: once more for each
+     * share keyserver): flush it then, so that nothing can quote with it
+     * later. */
+    bool shared = res->keys[0].share_index != 0;
+    if (!shared) {
+        flush_ak(s);
+    }
     r = ks_statement_receipt_check(s->cfg.receipt_key, s->cfg.receipt_key_len, res, ak_id);
     if (r != KS_OK) {
         err("the release receipt does not verify with the pinned receipt key: %s", ks_strerror(r));
@@ -313,13 +325,41 @@ static int obtain_keys(const struct args *a, struct state *s, const char *dek_re
         r = KS_ERR_SECMEM;
         goto out;
     }
-    memcpy(s->dek, res->keys[0].key, KS_SEAL_KEY_LEN);
+    if (shared) {
+        const struct ks_shares_flow flow = {
+            .tpm = s->tpm,
+            .ak = s->ak,
+            .ak_id = ak_id,
+            .ek_kind = s->cfg.ek_kind,
+            .send_ek_cert = s->cfg.ek_cert,
+            .ak_registered = s->cfg.ak_dir != NULL,
+            .dek_ref = dek_ref,
+            .sel = &sel,
+            .event_log_path = s->cfg.event_log,
+            .ima_log_path = s->cfg.ima_log,
+            .app_log_path = a->app_log,
+        };
+        r = ks_shares_obtain(&flow, &res->keys[0], s->cfg.share_servers, s->cfg.n_share_servers,
+                             s->dek, KS_SEAL_KEY_LEN);
+        flush_ak(s);
+        if (r != KS_OK) {
+            goto out;
+        }
+    } else {
+        if (s->cfg.n_share_servers > 0) {
+            err("%s@%u is a whole key: the %zu [keyserver] section(s) are not used",
+                res->keys[0].name, (unsigned)res->keys[0].version, s->cfg.n_share_servers);
+        }
+        memcpy(s->dek, res->keys[0].key, KS_SEAL_KEY_LEN);
+    }
     memcpy(s->request_sk, res->keys[1].key, KS_HPKE_SK_LEN);
     snprintf(s->request_name, sizeof(s->request_name), "%s", res->keys[1].name);
     s->request_version = res->keys[1].version;
     err("released %s@%u and %s@%u; receipt verified", res->keys[0].name,
         (unsigned)res->keys[0].version, res->keys[1].name, (unsigned)res->keys[1].version);
 out:
+    /* On every path: nothing quotes with the AK after the releases. */
+    flush_ak(s);
     ks_attest_result_free(res); /* wipes the OpenSSL copies */
     return r;
 }

@@ -22,6 +22,7 @@ struct key_def {
     size_t off;
     bool required;
     unsigned long long min, max;
+    size_t len_off; /* K_B64: where the decoded length goes */
 };
 
 #define F(field) offsetof(struct ks_loader_config, field)
@@ -29,33 +30,45 @@ struct key_def {
 
 /* The one table of keys; man ks-loader(8) documents the same list. */
 static const struct key_def keys[] = {
-    {"keyserver", K_URL, F(keyserver), true, 0, 0},
-    {"cacert", K_STRING, F(cacert), false, 0, 0},
-    {"tls_pin", K_STRING, F(tls_pin), false, 0, 0},
-    {"insecure_http", K_BOOL, F(insecure_http), false, 0, 1},
-    {"receipt_key", K_B64, F(receipt_key), true, 0, 0},
-    {"request_key", K_KEYREF, F(request_key), true, 0, 0},
-    {"dek", K_KEYREF, F(dek), false, 0, 0},
-    {"pcrs", K_PCRS, F(pcrs), false, 0, 0},
-    {"event_log", K_STRING, F(event_log), false, 0, 0},
-    {"ima_log", K_STRING, F(ima_log), false, 0, 0},
-    {"ek", K_EK, F(ek_kind), false, 0, 0},
-    {"ek_cert", K_BOOL, F(ek_cert), false, 0, 1},
-    {"ak_dir", K_STRING, F(ak_dir), false, 0, 0},
-    {"sealed", K_STRING, F(sealed), true, 0, 0},
-    {"backend", K_STRING, F(backend), false, 0, 0},
-    {"unseal_threads", K_UINT, F(unseal_threads), false, 1, KS_SEAL_MAX_THREADS},
-    {"allow_unlocked", K_BOOL, F(allow_unlocked), false, 0, 1},
-    {"socket", K_STRING, F(socket), true, 0, 0},
-    {"socket_mode", K_MODE, F(socket_mode), false, 0, 0777},
-    {"max_connections", K_UINT, F(max_connections), false, 1, 1024},
-    {"idle_timeout", K_UINT, F(idle_timeout), false, 1, 3600},
-    {"egress_bytes", K_SIZE, F(egress_bytes), false, 1, BIG},
-    {"egress_window", K_SIZE, F(egress_window), false, 1, 366ull * 24 * 3600},
-    {"replay_window", K_SIZE, F(replay_window), false, 1, 24 * 3600},
-    {"replay_cache", K_SIZE, F(replay_cache), false, 1, KS_REPLAY_CAPACITY_MAX},
+    {"keyserver", K_URL, F(keyserver), true, 0, 0, 0},
+    {"cacert", K_STRING, F(cacert), false, 0, 0, 0},
+    {"tls_pin", K_STRING, F(tls_pin), false, 0, 0, 0},
+    {"insecure_http", K_BOOL, F(insecure_http), false, 0, 1, 0},
+    {"receipt_key", K_B64, F(receipt_key), true, 0, 0, F(receipt_key_len)},
+    {"request_key", K_KEYREF, F(request_key), true, 0, 0, 0},
+    {"dek", K_KEYREF, F(dek), false, 0, 0, 0},
+    {"pcrs", K_PCRS, F(pcrs), false, 0, 0, 0},
+    {"event_log", K_STRING, F(event_log), false, 0, 0, 0},
+    {"ima_log", K_STRING, F(ima_log), false, 0, 0, 0},
+    {"ek", K_EK, F(ek_kind), false, 0, 0, 0},
+    {"ek_cert", K_BOOL, F(ek_cert), false, 0, 1, 0},
+    {"ak_dir", K_STRING, F(ak_dir), false, 0, 0, 0},
+    {"sealed", K_STRING, F(sealed), true, 0, 0, 0},
+    {"backend", K_STRING, F(backend), false, 0, 0, 0},
+    {"unseal_threads", K_UINT, F(unseal_threads), false, 1, KS_SEAL_MAX_THREADS, 0},
+    {"allow_unlocked", K_BOOL, F(allow_unlocked), false, 0, 1, 0},
+    {"socket", K_STRING, F(socket), true, 0, 0, 0},
+    {"socket_mode", K_MODE, F(socket_mode), false, 0, 0777, 0},
+    {"max_connections", K_UINT, F(max_connections), false, 1, 1024, 0},
+    {"idle_timeout", K_UINT, F(idle_timeout), false, 1, 3600, 0},
+    {"egress_bytes", K_SIZE, F(egress_bytes), false, 1, BIG, 0},
+    {"egress_window", K_SIZE, F(egress_window), false, 1, 366ull * 24 * 3600, 0},
+    {"replay_window", K_SIZE, F(replay_window), false, 1, 24 * 3600, 0},
+    {"replay_cache", K_SIZE, F(replay_cache), false, 1, KS_REPLAY_CAPACITY_MAX, 0},
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+
+#define S(field) offsetof(struct ks_loader_keyserver, field)
+
+/* The keys of a [keyserver NAME] section (a share keyserver). */
+static const struct key_def section_keys[] = {
+    {"url", K_URL, S(url), true, 0, 0, 0},
+    {"cacert", K_STRING, S(cacert), false, 0, 0, 0},
+    {"tls_pin", K_STRING, S(tls_pin), false, 0, 0, 0},
+    {"insecure_http", K_BOOL, S(insecure_http), false, 0, 1, 0},
+    {"receipt_key", K_B64, S(receipt_key), true, 0, 0, S(receipt_key_len)},
+};
+#define N_SECTION_KEYS (sizeof(section_keys) / sizeof(section_keys[0]))
 
 __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
                                                       ...)
@@ -110,10 +123,11 @@ static int parse_number(const char *v, bool suffix, unsigned long long *ret)
     return KS_OK;
 }
 
-static int set_value(const struct key_def *k, const char *v, struct ks_loader_config *cfg,
-                     unsigned line, char *err, size_t errlen)
+/* Set key k of the structure at base (a struct ks_loader_config, or a
+ * struct ks_loader_keyserver for section_keys). */
+static int set_value(const struct key_def *k, const char *v, char *base, unsigned line, char *err,
+                     size_t errlen)
 {
-    char *base = (char *)cfg;
     unsigned long long n = 0;
     uint32_t ver = 0;
     TPML_PCR_SELECTION sel;
@@ -141,8 +155,8 @@ static int set_value(const struct key_def *k, const char *v, struct ks_loader_co
             free(buf);
             return fail(err, errlen, "line %u: %s: expected base64", line, k->name);
         }
-        cfg->receipt_key = buf;
-        cfg->receipt_key_len = len;
+        *(uint8_t **)(base + k->off) = buf;
+        *(size_t *)(base + k->len_off) = len;
         return KS_OK;
     }
     case K_BOOL:
@@ -173,7 +187,7 @@ static int set_value(const struct key_def *k, const char *v, struct ks_loader_co
                         k->max);
         }
         if (k->kind == K_SIZE && k->off == F(replay_cache)) {
-            cfg->replay_cache = (size_t)n;
+            *(size_t *)(base + k->off) = (size_t)n;
         } else if (k->kind == K_SIZE) {
             *(uint64_t *)(base + k->off) = n;
         } else {
@@ -181,7 +195,7 @@ static int set_value(const struct key_def *k, const char *v, struct ks_loader_co
         }
         return KS_OK;
     case K_EK:
-        if (ks_tpm_ek_kind_parse(v, &cfg->ek_kind) != KS_OK) {
+        if (ks_tpm_ek_kind_parse(v, (enum ks_tpm_ek_kind *)(base + k->off)) != KS_OK) {
             return fail(err, errlen, "line %u: %s: expected rsa, ecc, ecc256 or ecc384", line,
                         k->name);
         }
@@ -212,11 +226,94 @@ static void set_defaults(struct ks_loader_config *cfg)
     cfg->ek_cert = true;
 }
 
+static bool section_name_valid(const char *n)
+{
+    size_t len = strlen(n);
+    if (len == 0 || len > KS_LOADER_KEYSERVER_NAME_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char c = n[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The section being read: which keyserver, from which line, keys seen. */
+struct section {
+    struct ks_loader_keyserver *ks;
+    unsigned line;
+    bool seen[N_SECTION_KEYS];
+};
+
+/* A section is complete: its required keys are there. */
+static int section_end(const struct section *sec, char *err, size_t errlen)
+{
+    if (!sec->ks) {
+        return KS_OK;
+    }
+    for (size_t i = 0; i < N_SECTION_KEYS; i++) {
+        if (section_keys[i].required && !sec->seen[i]) {
+            return fail(err, errlen, "line %u: [keyserver %s]: '%s' is required", sec->line,
+                        sec->ks->name, section_keys[i].name);
+        }
+    }
+    if (strncmp(sec->ks->url, "http://", 7) == 0 && !sec->ks->insecure_http) {
+        return fail(err, errlen,
+                    "line %u: [keyserver %s]: plain http:// needs insecure_http = yes (tests only)",
+                    sec->line, sec->ks->name);
+    }
+    return KS_OK;
+}
+
+/* "[keyserver NAME]": ends the previous section, starts the next. */
+static int section_begin(char *t, unsigned line, struct ks_loader_config *cfg, struct section *sec,
+                         char *err, size_t errlen)
+{
+    size_t n = strlen(t);
+    if (n < 2 || t[n - 1] != ']') {
+        return fail(err, errlen, "line %u: expected [keyserver NAME]", line);
+    }
+    t[n - 1] = '\0';
+    char *inner = trim(t + 1);
+    if (strncmp(inner, "keyserver", 9) != 0 || (inner[9] != ' ' && inner[9] != '\t')) {
+        return fail(err, errlen, "line %u: expected [keyserver NAME]", line);
+    }
+    char *name = trim(inner + 9);
+    if (!section_name_valid(name)) {
+        return fail(err, errlen, "line %u: keyserver name '%.64s': expected [A-Za-z0-9._-]{1,%d}",
+                    line, name, KS_LOADER_KEYSERVER_NAME_MAX);
+    }
+    int r = section_end(sec, err, errlen);
+    if (r != KS_OK) {
+        return r;
+    }
+    for (size_t i = 0; i < cfg->n_share_servers; i++) {
+        if (strcmp(cfg->share_servers[i].name, name) == 0) {
+            return fail(err, errlen, "line %u: [keyserver %s] appears twice", line, name);
+        }
+    }
+    if (cfg->n_share_servers == KS_LOADER_MAX_KEYSERVERS) {
+        return fail(err, errlen, "line %u: more than %d [keyserver] sections", line,
+                    KS_LOADER_MAX_KEYSERVERS);
+    }
+    memset(sec, 0, sizeof(*sec));
+    sec->ks = &cfg->share_servers[cfg->n_share_servers++];
+    sec->line = line;
+    memcpy(sec->ks->name, name, strlen(name) + 1);
+    return KS_OK;
+}
+
 static int parse_lines(char *text, struct ks_loader_config *cfg, char *err, size_t errlen)
 {
     bool seen[N_KEYS] = {false};
+    struct section sec;
     unsigned line = 0;
     char *save = NULL;
+    memset(&sec, 0, sizeof(sec));
     for (char *l = text; l; l = save) {
         save = strchr(l, '\n');
         if (save) {
@@ -227,30 +324,49 @@ static int parse_lines(char *text, struct ks_loader_config *cfg, char *err, size
         if (*t == '\0' || *t == '#') {
             continue;
         }
+        if (*t == '[') {
+            int r = section_begin(t, line, cfg, &sec, err, errlen);
+            if (r != KS_OK) {
+                return r;
+            }
+            continue;
+        }
         char *eq = strchr(t, '=');
         if (!eq) {
             return fail(err, errlen, "line %u: expected key = value", line);
         }
         *eq = '\0';
         char *key = trim(t), *val = trim(eq + 1);
+        /* After the first section header, every key belongs to a section. */
+        const struct key_def *table = sec.ks ? section_keys : keys;
+        size_t n_table = sec.ks ? N_SECTION_KEYS : N_KEYS;
+        bool *seen_table = sec.ks ? sec.seen : seen;
         size_t i = 0;
-        while (i < N_KEYS && strcmp(keys[i].name, key) != 0) {
+        while (i < n_table && strcmp(table[i].name, key) != 0) {
             i++;
         }
-        if (i == N_KEYS) {
+        if (i == n_table && sec.ks) {
+            return fail(err, errlen, "line %u: unknown key '%.64s' in [keyserver %s]", line, key,
+                        sec.ks->name);
+        }
+        if (i == n_table) {
             return fail(err, errlen, "line %u: unknown key '%.64s'", line, key);
         }
-        if (seen[i]) {
+        if (seen_table[i]) {
             return fail(err, errlen, "line %u: '%s' set twice", line, key);
         }
         if (*val == '\0') {
             return fail(err, errlen, "line %u: '%s' has no value", line, key);
         }
-        seen[i] = true;
-        int r = set_value(&keys[i], val, cfg, line, err, errlen);
+        seen_table[i] = true;
+        int r = set_value(&table[i], val, sec.ks ? (char *)sec.ks : (char *)cfg, line, err, errlen);
         if (r != KS_OK) {
             return r;
         }
+    }
+    int r = section_end(&sec, err, errlen);
+    if (r != KS_OK) {
+        return r;
     }
     for (size_t i = 0; i < N_KEYS; i++) {
         if (keys[i].required && !seen[i]) {
@@ -312,5 +428,12 @@ void ks_loader_config_clear(struct ks_loader_config *cfg)
         free(*strings[i]);
     }
     free(cfg->receipt_key);
+    for (size_t i = 0; i < cfg->n_share_servers && i < KS_LOADER_MAX_KEYSERVERS; i++) {
+        struct ks_loader_keyserver *ks = &cfg->share_servers[i];
+        free(ks->url);
+        free(ks->cacert);
+        free(ks->tls_pin);
+        free(ks->receipt_key);
+    }
     memset(cfg, 0, sizeof(*cfg));
 }

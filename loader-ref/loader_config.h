@@ -28,6 +28,21 @@
 #define KS_LOADER_DEFAULT_IDLE_TIMEOUT 30u
 #define KS_LOADER_DEFAULT_UNSEAL_THREADS 2u
 #define KS_LOADER_DEFAULT_SOCKET_MODE 0660u
+/* [keyserver NAME] sections: names [A-Za-z0-9._-]{1,32}, at most 16. */
+#define KS_LOADER_KEYSERVER_NAME_MAX 32
+#define KS_LOADER_MAX_KEYSERVERS 16
+
+/* A keyserver asked for a key share when the primary's DEK is one share of
+ * a k-of-n split (man ks-loader(8), "KEY SHARES"). */
+struct ks_loader_keyserver {
+    char name[KS_LOADER_KEYSERVER_NAME_MAX + 1];
+    char *url;     /* base URL, https:// */
+    char *cacert;  /* PEM file; NULL: the system store */
+    char *tls_pin; /* "sha256//BASE64"; NULL: none */
+    bool insecure_http;
+    uint8_t *receipt_key; /* its pinned SubjectPublicKeyInfo DER (decoded) */
+    size_t receipt_key_len;
+};
 
 struct ks_loader_config {
     /* the keyserver */
@@ -59,11 +74,16 @@ struct ks_loader_config {
     uint64_t egress_bytes, egress_window;
     uint64_t replay_window;
     size_t replay_cache;
+    /* the share keyservers, in file order */
+    struct ks_loader_keyserver share_servers[KS_LOADER_MAX_KEYSERVERS];
+    size_t n_share_servers;
 };
 
-/* Parse (text need not be NUL-terminated). KS_ERR_LOADER_CONFIG with a
- * message naming the line in err. Clear the result with
- * ks_loader_config_clear(). */
+/* Parse (text need not be NUL-terminated). The top-level keys come first;
+ * then optional "[keyserver NAME]" sections, each with url and receipt_key
+ * (required), cacert, tls_pin, insecure_http: every key at most once per
+ * section, nothing else. KS_ERR_LOADER_CONFIG with a message naming the
+ * line in err. Clear the result with ks_loader_config_clear(). */
 KS_WUR int ks_loader_config_parse(const char *text, size_t len, struct ks_loader_config *ret,
                                   char *err, size_t errlen);
 

@@ -142,7 +142,25 @@ int ks_statement_verify(const uint8_t *body, size_t len, const uint8_t *spki, si
     return r;
 }
 
-/* Whether the receipt's keys are exactly res's keys. */
+/* Whether a receipt entry's "share" says what the response said: absent in
+ * both (a whole key), or {"count", "index", "threshold"} (exactly those)
+ * equal to the response's, so that the share metadata the loader acts on
+ * is vouched for by the keyserver's signature. */
+static bool share_matches(json_t *k, const struct ks_attest_key *key)
+{
+    json_t *share = json_object_get(k, "share");
+    if (!share) {
+        return key->share_index == 0;
+    }
+    uint32_t index = 0, threshold = 0, count = 0;
+    return key->share_index != 0 && json_is_object(share) && json_object_size(share) == 3 &&
+           get_u32(share, "index", &index) && get_u32(share, "threshold", &threshold) &&
+           get_u32(share, "count", &count) && index == key->share_index &&
+           threshold == key->share_threshold && count == key->share_count;
+}
+
+/* Whether the receipt's keys are exactly res's keys, share metadata
+ * included. */
 static bool keys_match(json_t *keys, const struct ks_attest_result *res)
 {
     bool used[KS_ATTEST_MAX_KEYS] = {false};
@@ -163,7 +181,7 @@ static bool keys_match(json_t *keys, const struct ks_attest_result *res)
                                    res->keys[j].version != version)) {
             j++;
         }
-        if (j == res->n_keys) {
+        if (j == res->n_keys || !share_matches(k, &res->keys[j])) {
             return false;
         }
         used[j] = true;

@@ -48,8 +48,10 @@ KS_WUR int ks_statement_verify(const uint8_t *body, size_t len, const uint8_t *s
 
 /*
  * Check a release receipt: the signature with spki, then the payload
- * {"v": 1, "ak_id": ak_id, "keys": [{"name", "version", ...}, ...], ...}
- * names exactly the keys of res (names and versions, any order).
+ * {"v": 1, "ak_id": ak_id, "keys": [{"name", "version", "share"?, ...}, ...],
+ * ...} names exactly the keys of res (names and versions, any order), and
+ * each entry's "share" ({"count", "index", "threshold"}) is absent for a
+ * whole key of res and equal to res's share metadata for a share.
  * KS_ERR_RECEIPT_SIGNATURE, KS_ERR_RECEIPT_MISMATCH.
  */
 KS_WUR int ks_statement_receipt_check(const uint8_t *spki, size_t spki_len,

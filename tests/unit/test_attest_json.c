@@ -910,6 +910,101 @@ static void test_response_invalid_args(void **state)
 
 /* ---- errors ------------------------------------------------------------------------- */
 
+/* A key version that is one share of a k-of-n split says so: its "share"
+ * member reaches the result; a whole key has none (all three 0). */
+static void test_response_share(void **state)
+{
+    struct resp_fixture *f = *state;
+    struct ks_attest_result *res = NULL;
+    json_t *root = valid_response(f);
+    json_object_set_new(first_key(root), "share",
+                        json_pack("{s:i, s:i, s:i}", "count", 3, "index", 2, "threshold", 2));
+    char *text = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    assert_int_equal(parse_text(f, text, f->refs, 2, &res), KS_OK);
+    free(text);
+    assert_int_equal(res->keys[0].share_index, 2);
+    assert_int_equal(res->keys[0].share_threshold, 2);
+    assert_int_equal(res->keys[0].share_count, 3);
+    assert_memory_equal(res->keys[0].key, f->dek, 32);
+    assert_int_equal(res->keys[1].share_index, 0);
+    assert_int_equal(res->keys[1].share_threshold, 0);
+    assert_int_equal(res->keys[1].share_count, 0);
+    ks_attest_result_free(res);
+
+    /* The edges: 1-of-1, and 255-of-255 index 255. */
+    static const int good[][3] = {{1, 1, 1}, {255, 255, 255}, {1, 1, 255}};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        root = valid_response(f);
+        json_object_set_new(first_key(root), "share",
+                            json_pack("{s:i, s:i, s:i}", "index", good[i][0], "threshold",
+                                      good[i][1], "count", good[i][2]));
+        assert_int_equal(parse(f, root, f->refs, 2), KS_OK);
+    }
+
+    /* Out of range or inconsistent: a malformed response. */
+    static const int bad[][3] = {
+        {0, 2, 3}, {4, 2, 3}, {1, 0, 3}, {1, 4, 3}, {1, 1, 0}, {1, 1, 256}, {-1, 2, 3}, {256, 2, 3},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        root = valid_response(f);
+        json_object_set_new(first_key(root), "share",
+                            json_pack("{s:i, s:i, s:i}", "index", bad[i][0], "threshold", bad[i][1],
+                                      "count", bad[i][2]));
+        if (parse(f, root, f->refs, 2) != KS_ERR_RESP_VALUE) {
+            fail_msg("share %d/%d/%d accepted", bad[i][0], bad[i][1], bad[i][2]);
+        }
+    }
+    /* Exact types and members. */
+    root = valid_response(f);
+    json_object_set_new(first_key(root), "share", json_null());
+    assert_int_equal(parse(f, root, f->refs, 2), KS_ERR_RESP_TYPE);
+    root = valid_response(f);
+    json_object_set_new(first_key(root), "share", json_pack("[i, i, i]", 1, 2, 3));
+    assert_int_equal(parse(f, root, f->refs, 2), KS_ERR_RESP_TYPE);
+    root = valid_response(f);
+    json_object_set_new(first_key(root), "share",
+                        json_pack("{s:s, s:i, s:i}", "index", "1", "threshold", 2, "count", 3));
+    assert_int_equal(parse(f, root, f->refs, 2), KS_ERR_RESP_TYPE);
+    root = valid_response(f);
+    json_object_set_new(first_key(root), "share",
+                        json_pack("{s:f, s:i, s:i}", "index", 1.0, "threshold", 2, "count", 3));
+    assert_int_equal(parse(f, root, f->refs, 2), KS_ERR_RESP_TYPE);
+    root = valid_response(f);
+    json_object_set_new(first_key(root), "share",
+                        json_pack("{s:i, s:i}", "index", 1, "threshold", 2));
+    assert_int_equal(parse(f, root, f->refs, 2), KS_ERR_RESP_MISSING);
+    root = valid_response(f);
+    json_object_set_new(
+        first_key(root), "share",
+        json_pack("{s:i, s:i, s:i, s:i}", "index", 1, "threshold", 2, "count", 3, "x", 1));
+    assert_int_equal(parse(f, root, f->refs, 2), KS_ERR_RESP_UNKNOWN);
+    /* "share" is the only optional member: a sixth one is still unknown. */
+    root = valid_response(f);
+    json_object_set_new(first_key(root), "share",
+                        json_pack("{s:i, s:i, s:i}", "index", 1, "threshold", 2, "count", 3));
+    json_object_set_new(first_key(root), "shares", json_true());
+    assert_int_equal(parse(f, root, f->refs, 2), KS_ERR_RESP_UNKNOWN);
+    /* A duplicate "share" member (spliced into the text). */
+    root = valid_response(f);
+    json_object_set_new(first_key(root), "share",
+                        json_pack("{s:i, s:i, s:i}", "index", 1, "threshold", 2, "count", 3));
+    text = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    const char *at = strstr(text, "\"share\":");
+    assert_non_null(at);
+    size_t dlen = strlen(text) + 64;
+    char *dup = malloc(dlen);
+    assert_non_null(dup);
+    snprintf(dup, dlen, "%.*s\"share\":{\"index\":1,\"threshold\":2,\"count\":3},%s",
+             (int)(at - text), text, at);
+    free(text);
+    res = SENTINEL;
+    assert_int_equal(parse_text(f, dup, f->refs, 2, &res), KS_ERR_RESP_DUPLICATE);
+    assert_ptr_equal(res, SENTINEL);
+    free(dup);
+}
+
 static int error_parse(long status, const char *body, struct ks_attest_error *e)
 {
     return ks_attest_error_parse(status, (const uint8_t *)body, strlen(body), e);
@@ -1031,6 +1126,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_response_enc_length, setup_resp, teardown_resp),
         cmocka_unit_test_setup_teardown(test_response_hpke_failures, setup_resp, teardown_resp),
         cmocka_unit_test_setup_teardown(test_response_invalid_args, setup_resp, teardown_resp),
+        cmocka_unit_test_setup_teardown(test_response_share, setup_resp, teardown_resp),
         cmocka_unit_test(test_error_parse),
         cmocka_unit_test(test_error_parse_not_protocol),
         cmocka_unit_test(test_error_codes),

@@ -154,12 +154,145 @@ static void test_refused(void **state)
     assert_int_equal(ks_loader_config_parse(NULL, 0, &c, err, sizeof(err)), KS_ERR_INVALID_ARG);
 }
 
+/* [keyserver NAME] sections after the top-level keys: the share
+ * keyservers, in file order, each with its own options. */
+static void test_keyserver_sections(void **state)
+{
+    (void)state;
+    struct ks_loader_config c;
+    char err[200];
+    static const char text[] = BASE "\n"
+                                    "[keyserver ks-b]\n"
+                                    "url = https://127.0.0.1:8444\n"
+                                    "receipt_key = BAUG\n"
+                                    "# a comment inside a section\n"
+                                    "\n"
+                                    "  [ keyserver   Ks_c.2 ]  \n"
+                                    "url = http://127.0.0.1:8445\n"
+                                    "cacert = /etc/ks/c.pem\n"
+                                    "tls_pin = sha256//BBBB\n"
+                                    "insecure_http = yes\n"
+                                    "receipt_key = BwgJCg==\n";
+    assert_int_equal(parse(text, &c, err), KS_OK);
+    /* The top level is the primary keyserver, untouched by the sections. */
+    assert_string_equal(c.keyserver, "https://keys.example:8443");
+    assert_int_equal(c.receipt_key_len, 4);
+    assert_memory_equal(c.receipt_key, "\0\1\2\3", 4);
+    assert_null(c.cacert);
+    assert_false(c.insecure_http);
+    assert_int_equal(c.n_share_servers, 2);
+    const struct ks_loader_keyserver *b = &c.share_servers[0], *k = &c.share_servers[1];
+    assert_string_equal(b->name, "ks-b");
+    assert_string_equal(b->url, "https://127.0.0.1:8444");
+    assert_null(b->cacert);
+    assert_null(b->tls_pin);
+    assert_false(b->insecure_http);
+    assert_int_equal(b->receipt_key_len, 3);
+    assert_memory_equal(b->receipt_key, "\4\5\6", 3);
+    assert_string_equal(k->name, "Ks_c.2");
+    assert_string_equal(k->url, "http://127.0.0.1:8445");
+    assert_string_equal(k->cacert, "/etc/ks/c.pem");
+    assert_string_equal(k->tls_pin, "sha256//BBBB");
+    assert_true(k->insecure_http);
+    assert_int_equal(k->receipt_key_len, 4);
+    assert_memory_equal(k->receipt_key, "\7\10\11\12", 4);
+    ks_loader_config_clear(&c);
+    assert_int_equal(c.n_share_servers, 0);
+    assert_null(c.share_servers[0].url);
+    /* No sections: none. */
+    assert_int_equal(parse(BASE, &c, err), KS_OK);
+    assert_int_equal(c.n_share_servers, 0);
+    ks_loader_config_clear(&c);
+}
+
+/* Sixteen sections, named up to 32 characters, and not one more. */
+static void test_keyserver_sections_limits(void **state)
+{
+    (void)state;
+    struct ks_loader_config c;
+    char err[200], text[4096];
+    size_t off = (size_t)snprintf(text, sizeof(text), "%s", BASE);
+    for (int i = 0; i < KS_LOADER_MAX_KEYSERVERS; i++) {
+        off += (size_t)snprintf(text + off, sizeof(text) - off,
+                                "[keyserver ks-%02d-abcdefghijklmnopqrstuvwxyz]\n"
+                                "url = https://k%d\nreceipt_key = AA==\n",
+                                i, i);
+    }
+    assert_int_equal(parse(text, &c, err), KS_OK);
+    assert_int_equal(c.n_share_servers, KS_LOADER_MAX_KEYSERVERS);
+    assert_int_equal(strlen(c.share_servers[15].name), KS_LOADER_KEYSERVER_NAME_MAX);
+    assert_string_equal(c.share_servers[15].name, "ks-15-abcdefghijklmnopqrstuvwxyz");
+    assert_string_equal(c.share_servers[15].url, "https://k15");
+    ks_loader_config_clear(&c);
+    snprintf(text + off, sizeof(text) - off, "[keyserver one-more]\nurl = https://x\n");
+    err[0] = '\0';
+    assert_int_equal(parse(text, &c, err), KS_ERR_LOADER_CONFIG);
+    assert_string_equal(err, "line 54: more than 16 [keyserver] sections");
+}
+
+static void test_keyserver_sections_refused(void **state)
+{
+    (void)state;
+    struct ks_loader_config c;
+    char err[200];
+#define SEC "[keyserver ks-b]\nurl = https://b\nreceipt_key = AA==\n"
+    static const struct {
+        const char *text, *msg;
+    } bad[] = {
+        /* BASE is lines 1-5; the section header is line 6. */
+        {BASE "[keyserver ks-b]\nurl = https://b\n",
+         "line 6: [keyserver ks-b]: 'receipt_key' is required"},
+        {BASE "[keyserver ks-b]\nreceipt_key = AA==\n",
+         "line 6: [keyserver ks-b]: 'url' is required"},
+        {BASE "[keyserver ks-b]\n", "line 6: [keyserver ks-b]: 'url' is required"},
+        /* A section that misses a key is reported when the next one starts. */
+        {BASE "[keyserver ks-b]\nurl = https://b\n[keyserver ks-c]\n",
+         "line 6: [keyserver ks-b]: 'receipt_key' is required"},
+        {BASE SEC "colour = blue\n", "line 9: unknown key 'colour' in [keyserver ks-b]"},
+        /* Top-level keys do not go after a section. */
+        {BASE SEC "dek = weights\n", "line 9: unknown key 'dek' in [keyserver ks-b]"},
+        {BASE SEC "url = https://again\n", "line 9: 'url' set twice"},
+        {BASE SEC "receipt_key = AA==\n", "line 9: 'receipt_key' set twice"},
+        {BASE SEC "cacert = a\ncacert = b\n", "line 10: 'cacert' set twice"},
+        {BASE SEC "tls_pin =\n", "line 9: 'tls_pin' has no value"},
+        {BASE SEC "insecure_http = perhaps\n", "line 9: insecure_http: expected yes or no"},
+        {BASE "[keyserver ks-b]\nurl = ftp://b\n", "line 7: url: expected an https:// URL"},
+        {BASE "[keyserver ks-b]\nreceipt_key = !!\n", "line 7: receipt_key: expected base64"},
+        {BASE "[keyserver ks-b]\nurl = http://b\nreceipt_key = AA==\n",
+         "line 6: [keyserver ks-b]: plain http:// needs insecure_http = yes"},
+        {BASE SEC "[keyserver ks-b]\n", "line 9: [keyserver ks-b] appears twice"},
+        {BASE "[keyserver]\n", "line 6: expected [keyserver NAME]"},
+        {BASE "[keyserver ks-b\n", "line 6: expected [keyserver NAME]"},
+        {BASE "[keyservers ks-b]\n", "line 6: expected [keyserver NAME]"},
+        {BASE "[primary]\n", "line 6: expected [keyserver NAME]"},
+        {BASE "[keyserver ks b]\n", "line 6: keyserver name 'ks b': expected [A-Za-z0-9._-]{1,32}"},
+        {BASE "[keyserver ks/b]\n", "line 6: keyserver name 'ks/b': expected"},
+        {BASE "[keyserver abcdefghijklmnopqrstuvwxyz0123456]\n",
+         "line 6: keyserver name 'abcdefghijklmnopqrstuvwxyz0123456': expected"},
+        {BASE SEC "keyserver\n", "line 9: expected key = value"},
+        /* The top level must still be complete. */
+        {"keyserver = https://k\nreceipt_key = AA==\nrequest_key = r\nsealed = s\n" SEC,
+         "'socket' is required"},
+    };
+#undef SEC
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        int r = parse(bad[i].text, &c, err);
+        if (r != KS_ERR_LOADER_CONFIG || strncmp(err, bad[i].msg, strlen(bad[i].msg)) != 0) {
+            fail_msg("case %zu: %d '%s', want '%s'", i, r, err, bad[i].msg);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_minimal_defaults),
         cmocka_unit_test(test_every_key),
         cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_keyserver_sections),
+        cmocka_unit_test(test_keyserver_sections_limits),
+        cmocka_unit_test(test_keyserver_sections_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -244,12 +244,67 @@ static void test_receipt(void **state)
                      KS_ERR_INVALID_ARG);
 }
 
+/* key_list() with a "share" object (as keyserverd writes it: sorted keys)
+ * on weights-dek; share NULL: none. */
+static json_t *share_list(json_t *share)
+{
+    json_t *a = key_list("weights-dek", 1, "req", 4);
+    if (share) {
+        json_object_set_new(json_array_get(a, 0), "share", share);
+    }
+    return a;
+}
+
+static void check_share(struct keys *k, int index, int threshold, int count, json_t *share,
+                        int want)
+{
+    struct ks_attest_result *res = result(k->key, "000bak", share_list(share));
+    res->keys[0].share_index = (uint8_t)index;
+    res->keys[0].share_threshold = (uint8_t)threshold;
+    res->keys[0].share_count = (uint8_t)count;
+    assert_int_equal(ks_statement_receipt_check(k->spki, k->spki_len, res, "000bak"), want);
+    ks_attest_result_free(res);
+}
+
+static json_t *share_obj(int index, int threshold, int count)
+{
+    return json_pack("{s:i,s:i,s:i}", "count", count, "index", index, "threshold", threshold);
+}
+
+/* The share metadata the loader acts on is vouched for by the signature:
+ * the receipt's "share" equals the response's, or is absent in both. */
+static void test_receipt_share(void **state)
+{
+    struct keys *k = *state;
+    check_share(k, 2, 2, 3, share_obj(2, 2, 3), KS_OK);
+    check_share(k, 0, 0, 0, NULL, KS_OK);
+    /* The response said share, the receipt whole key, and the reverse. */
+    check_share(k, 2, 2, 3, NULL, KS_ERR_RECEIPT_MISMATCH);
+    check_share(k, 0, 0, 0, share_obj(2, 2, 3), KS_ERR_RECEIPT_MISMATCH);
+    /* Each field differs. */
+    check_share(k, 2, 2, 3, share_obj(1, 2, 3), KS_ERR_RECEIPT_MISMATCH);
+    check_share(k, 2, 2, 3, share_obj(2, 3, 3), KS_ERR_RECEIPT_MISMATCH);
+    check_share(k, 2, 2, 3, share_obj(2, 2, 4), KS_ERR_RECEIPT_MISMATCH);
+    /* Malformed share objects. */
+    check_share(k, 2, 2, 3, json_null(), KS_ERR_RECEIPT_MISMATCH);
+    check_share(k, 2, 2, 3, json_pack("{s:i,s:i}", "index", 2, "threshold", 2),
+                KS_ERR_RECEIPT_MISMATCH);
+    check_share(k, 2, 2, 3,
+                json_pack("{s:i,s:i,s:i,s:i}", "count", 3, "index", 2, "threshold", 2, "x", 0),
+                KS_ERR_RECEIPT_MISMATCH);
+    check_share(k, 2, 2, 3, json_pack("{s:i,s:s,s:i}", "count", 3, "index", "2", "threshold", 2),
+                KS_ERR_RECEIPT_MISMATCH);
+    check_share(k, 2, 2, 3, json_pack("{s:i,s:i,s:i}", "count", 3, "index", 258, "threshold", 2),
+                KS_ERR_RECEIPT_MISMATCH);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_statement_ok),
         cmocka_unit_test(test_statement_refused),
         cmocka_unit_test(test_receipt),
+        cmocka_unit_test(test_receipt_share),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
