@@ -75,6 +75,13 @@ done_testing() {
 
 . "$KS_SRCDIR/contrib/swtpm-lib.sh"
 
+# asan_build: true when the build under test uses AddressSanitizer. ASan
+# makes mlock() a no-op, which ks-loader notices and refuses, so the loader
+# tests run it with allow_unlocked there.
+asan_build() {
+    grep -q -- '-fsanitize=address' "$KS_BUILDDIR/Makefile" 2>/dev/null
+}
+
 need_tools() {
     for t in "$@"; do
         command -v "$t" >/dev/null 2>&1 || skip_all "$t not installed"

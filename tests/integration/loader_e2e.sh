@@ -161,9 +161,7 @@ ML=$(ulimit -l 2>/dev/null || echo unlimited)
 if [ "$(id -u)" != 0 ] && [ "$ML" != unlimited ] && [ "$ML" -lt 4096 ]; then
     UNLOCKED=yes
 fi
-# AddressSanitizer turns mlock() into a no-op ("AddressSanitizer ignores
-# mlock"), which the loader notices and refuses: an ASan build runs unlocked.
-if grep -q -- '-fsanitize=address' "$KS_BUILDDIR/Makefile" 2>/dev/null; then
+if asan_build; then
     echo "# ASan build: allow_unlocked (mlock is a no-op under ASan)"
     UNLOCKED=yes
     ASAN_BUILD=yes
