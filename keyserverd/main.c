@@ -174,9 +174,11 @@ int main(int argc, char **argv)
         return rc;
     }
     if (!cfg.plain_http) {
+        err[0] = '\0';
         r = ks_tls_new(cfg.tls_cert, cfg.tls_key, &tls, err, sizeof(err));
         if (r != KS_OK) {
-            fprintf(stderr, "keyserverd: TLS: %s\n", r == KS_ERR_TLS ? err : ks_strerror(r));
+            /* The message names the file and the reason when there is one. */
+            fprintf(stderr, "keyserverd: TLS: %s\n", err[0] ? err : ks_strerror(r));
             rc = EXIT_CONFIG;
             goto out;
         }

@@ -53,6 +53,7 @@
 struct args {
     const char *config, *ci_key, *app_log, *tcti;
     unsigned app_pcr;
+    bool check_config;
 };
 
 static void err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -71,7 +72,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "Usage: ks-loader --config FILE --ci-key FILE [--app-log FILE] [--app-pcr N]\n"
-            "                 [--tcti TCTI]\n\n"
+            "                 [--tcti TCTI]\n"
+            "       ks-loader --check-config --config FILE\n\n"
             "The trusted loader: attest to the keyserver, obtain the weights key and the\n"
             "request key, decrypt the weights into locked memory and serve the socket\n"
             "named in the configuration. Normally started by ks-launch, which measures\n"
@@ -82,6 +84,7 @@ static void usage(FILE *f)
             "  --app-pcr N     the application PCR (default %d), quoted unless the\n"
             "                  configuration's pcrs says otherwise\n"
             "  --tcti TCTI     the TPM (default $KS_TCTI, else device:/dev/tpmrm0)\n"
+            "  --check-config  only parse the configuration, say what it names, exit\n"
             "  --help          this text\n",
             APP_PCR_DEFAULT);
 }
@@ -89,13 +92,10 @@ static void usage(FILE *f)
 static int parse_args(int argc, char **argv, struct args *a)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"ci-key", required_argument, NULL, 'k'},
-        {"app-log", required_argument, NULL, 'l'},
-        {"app-pcr", required_argument, NULL, 'p'},
-        {"tcti", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},  {"ci-key", required_argument, NULL, 'k'},
+        {"app-log", required_argument, NULL, 'l'}, {"app-pcr", required_argument, NULL, 'p'},
+        {"tcti", required_argument, NULL, 't'},    {"check-config", no_argument, NULL, 'C'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     char *end = NULL;
     unsigned long v;
@@ -124,6 +124,9 @@ static int parse_args(int argc, char **argv, struct args *a)
         case 't':
             a->tcti = optarg;
             break;
+        case 'C':
+            a->check_config = true;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -132,7 +135,7 @@ static int parse_args(int argc, char **argv, struct args *a)
             return 2;
         }
     }
-    if (!a->config || !a->ci_key || optind != argc) {
+    if (!a->config || (!a->ci_key && !a->check_config) || optind != argc) {
         usage(stderr);
         return 2;
     }
@@ -459,6 +462,15 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     int r = read_config(&a, &s);
+    if (a.check_config) {
+        if (r == KS_OK) {
+            printf("ks-loader: configuration OK: keyserver %s, %zu share keyserver(s), sealed "
+                   "weights %s, socket %s\n",
+                   s.cfg.keyserver, s.cfg.n_share_servers, s.cfg.sealed, s.cfg.socket);
+        }
+        state_clear(&s);
+        return r == KS_OK ? 0 : 2;
+    }
     if (r == KS_OK) {
         r = ks_secmem_init(0, s.cfg.allow_unlocked, note, sizeof(note));
         if (r != KS_OK) {

@@ -66,6 +66,10 @@ seeds ekcert \( -path './certs/*' -o -path './makecred/cred-*' -o -name 'mkcred.
 seeds applog -path './eventlogs/*' -name '*.bin'
 seeds sealed -path './sealed/*' -name '*.sealed'
 seeds program -path './program/*' -name '*.json'
+# The loader configuration: the shipped example (top-level keys and sections).
+EXAMPLES=$(cd "$(dirname "$0")/../.." && pwd)/contrib/examples
+mkdir -p "$CORPUS/loader_config"
+[ -f "$EXAMPLES/ks-loader.conf" ] && cp "$EXAMPLES/ks-loader.conf" "$CORPUS/loader_config/seed-example"
 
 n=0
 for t in $targets; do
