@@ -22,6 +22,7 @@
 # swtpm's local CA). "Reboots" restart the swtpm on its state (PCRs back to
 # zero).
 . "$KS_SRCDIR/tests/integration/common.sh"
+. "$KS_SRCDIR/tests/integration/loader_lib.sh"
 
 need_tools swtpm python3 openssl curl tpm2_pcrread tpm2_getrandom tpm2_shutdown
 L=$KS_BUILDDIR/loader-ref
@@ -70,44 +71,11 @@ check_refused() {
     fi
 }
 
-wait_file() {
-    i=0
-    while [ ! -s "$1" ] && [ $i -lt 300 ]; do
-        sleep 0.1
-        i=$((i + 1))
-    done
-    [ -s "$1" ]
-}
-
-json_field() {
-    python3 -c 'import json, sys
-v = json.load(sys.stdin)
-for k in sys.argv[1].split("."):
-    v = v[k]
-print(v)' "$1"
-}
-
 if ! swtpm_start "$T/tpm" ek; then
     not_ok "swtpm starts"
     done_testing
     exit 1
 fi
-
-# A reboot: the same TPM (state, seeds, the AK's parent) with its PCRs reset.
-# Orderly (TPM2_Shutdown first): a TPM counts a disorderly shutdown as a
-# failed authorization of its DA-protected objects (TPM 2.0 Part 1, 19.8.6),
-# and AKs are.
-reboot() {
-    tpm2_shutdown -c >/dev/null 2>&1
-    pid=$(cat "$T/tpm/swtpm.pid")
-    kill "$pid" 2>/dev/null
-    i=0
-    while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do
-        sleep 0.1
-        i=$((i + 1))
-    done
-    swtpm_start "$T/tpm" && rm -f "$T/app.log"
-}
 
 # ---- the keyserver ----------------------------------------------------------
 $KSCTL init --db "$T/ks.db" --master-key "$T/mk" >/dev/null
@@ -152,20 +120,6 @@ head -c 32 /dev/urandom >"$T/req.sk"
 # the swtpm's local CA, trusted with auto-approval.
 $KSCTL ekca add "$T/tpm/localca/issuercert.pem" --auto-approve --db "$T/ks.db" >/dev/null
 
-# The loader fails closed when it cannot lock its memory. Where this user
-# may lock less than the loader needs (about 2 MiB with this model), it runs
-# with allow_unlocked and the lock is not asserted (exclusion from dumps
-# still is).
-UNLOCKED=no
-ML=$(ulimit -l 2>/dev/null || echo unlimited)
-if [ "$(id -u)" != 0 ] && [ "$ML" != unlimited ] && [ "$ML" -lt 4096 ]; then
-    UNLOCKED=yes
-fi
-if asan_build; then
-    echo "# ASan build: allow_unlocked (mlock is a no-op under ASan)"
-    UNLOCKED=yes
-    ASAN_BUILD=yes
-fi
 
 write_config() {
     cat >"$1" <<EOF

@@ -24,6 +24,7 @@
 # the swtpm is "rebooted" (PCR 15 back to zero) before each loader start.
 # No log holds the DEK or a share.
 . "$KS_SRCDIR/tests/integration/common.sh"
+. "$KS_SRCDIR/tests/integration/loader_lib.sh"
 
 need_tools swtpm python3 openssl curl tpm2_shutdown
 L=$KS_BUILDDIR/loader-ref
@@ -38,47 +39,11 @@ T=$TEST_TMP
 CLIENT="${VALGRIND:+$VALGRIND }$L/ks-client"
 SEAL=$L/ks-seal
 
-wait_file() {
-    i=0
-    while [ ! -s "$1" ] && [ $i -lt 300 ]; do
-        sleep 0.1
-        i=$((i + 1))
-    done
-    [ -s "$1" ]
-}
-
-json_field() {
-    python3 -c 'import json, sys
-v = json.load(sys.stdin)
-for k in sys.argv[1].split("."):
-    v = v[k]
-print(v)' "$1"
-}
-
 if ! swtpm_start "$T/tpm" ek; then
     not_ok "swtpm starts"
     done_testing
     exit 1
 fi
-
-# A reboot between loader starts (PCR 15 back to zero), orderly as in
-# loader_e2e.sh.
-reboot() {
-    tpm2_shutdown -c >/dev/null 2>&1
-    pid=$(cat "$T/tpm/swtpm.pid" 2>/dev/null)
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null
-    n=0
-    while [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && [ $n -lt 50 ]; do
-        sleep 0.1
-        n=$((n + 1))
-    done
-    rm -f "$T/app.log"
-    swtpm_start "$T/tpm" || swtpm_start "$T/tpm" || {
-        cat "$T/tpm/swtpm.err"
-        tail -5 "$T/tpm/swtpm.log"
-        return 1
-    }
-}
 
 # ---- the data owner: model, DEK, two 2-of-3 splits of the same shape --------
 $SEAL gen-model --seed 42 --out "$T/w.bin" >/dev/null
@@ -96,15 +61,6 @@ $SEAL split-key --key-file "$T/other.dek" --threshold 2 --count 3 --out-prefix "
 check "three 32-byte share files" test "$(wc -c <"$T/share.1")" -eq 32 -a \
     "$(wc -c <"$T/share.3")" -eq 32
 
-UNLOCKED=no
-ML=$(ulimit -l 2>/dev/null || echo unlimited)
-if [ "$(id -u)" != 0 ] && [ "$ML" != unlimited ] && [ "$ML" -lt 4096 ]; then
-    UNLOCKED=yes
-fi
-if asan_build; then
-    echo "# ASan build: allow_unlocked (mlock is a no-op under ASan)"
-    UNLOCKED=yes
-fi
 
 # ---- four keyservers: 1 (primary), 2, 3, and 4 (share 3 of the other split) --
 for k in 1 2 3 4; do
