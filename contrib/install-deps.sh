@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="build-essential autoconf automake autoconf-archive libtool pkg-config
-libtss2-dev libssl-dev libjansson-dev libsqlite3-dev libmicrohttpd-dev libgcrypt20-dev
+libtss2-dev libssl-dev libjansson-dev libcbor-dev libsqlite3-dev libmicrohttpd-dev libgcrypt20-dev
 libcurl4-openssl-dev libcmocka-dev
 swtpm swtpm-tools tpm2-tools openssl curl sqlite3 python3 python3-numpy python3-cryptography
 clang-14 libfuzzer-14-dev libclang-rt-14-dev clang-format gdb valgrind"

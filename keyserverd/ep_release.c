@@ -107,7 +107,10 @@ void ks_ep_release(struct ks_server_ctx *ctx, const struct ks_http_request *req,
     char detail[256] = "";
     memset(&res, 0, sizeof(res));
 
-    int r = ks_release_request_parse(req->body, req->body_len, &rr, detail, sizeof(detail));
+    int r =
+        req->cbor
+            ? ks_release_request_parse_cbor(req->body, req->body_len, &rr, detail, sizeof(detail))
+            : ks_release_request_parse(req->body, req->body_len, &rr, detail, sizeof(detail));
     if (r != KS_OK) {
         /* The client gets the precise detail; the log does not, as it may
          * quote parts of the body. */

@@ -222,9 +222,12 @@ void ks_http_reply_text(struct ks_http_reply *reply, unsigned status, const char
     reply->error = KS_HC_NONE;
 }
 
-bool ks_http_is_json_type(const char *content_type)
+/* `content_type` names the media type `type` (case-insensitive), with or
+ * without parameters. RFC 9110 section 8.3.1: media-type = type "/"
+ * subtype parameters. */
+static bool is_media_type(const char *content_type, const char *type)
 {
-    static const char json[] = "application/json";
+    size_t n = strlen(type);
     if (!content_type) {
         return false;
     }
@@ -232,13 +235,22 @@ bool ks_http_is_json_type(const char *content_type)
     while (*s == ' ' || *s == '\t') {
         s++;
     }
-    if (strncasecmp(s, json, sizeof(json) - 1) != 0) {
+    if (strncasecmp(s, type, n) != 0) {
         return false;
     }
-    s += sizeof(json) - 1;
+    s += n;
     while (*s == ' ' || *s == '\t') {
         s++;
     }
-    /* RFC 9110 section 8.3.1: media-type = type "/" subtype parameters */
     return *s == '\0' || *s == ';';
+}
+
+bool ks_http_is_json_type(const char *content_type)
+{
+    return is_media_type(content_type, "application/json");
+}
+
+bool ks_http_is_cbor_type(const char *content_type)
+{
+    return is_media_type(content_type, "application/cbor");
 }

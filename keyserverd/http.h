@@ -59,6 +59,7 @@ struct ks_http_request {
                            * /v1/enroll/{id}/activate, else NULL */
     const uint8_t *body;  /* may be NULL when body_len is 0 */
     size_t body_len;
+    bool cbor;          /* the body is application/cbor (routes that accept it) */
     const char *client; /* printable client address */
 };
 
@@ -99,5 +100,7 @@ void ks_http_reply_text(struct ks_http_reply *reply, unsigned status, const char
  * with parameters ("application/json; charset=utf-8"); case-insensitive
  * type, as RFC 9110 section 8.3.1 says. */
 bool ks_http_is_json_type(const char *content_type);
+/* application/cbor, likewise (POST /v1/release only). */
+bool ks_http_is_cbor_type(const char *content_type);
 
 #endif

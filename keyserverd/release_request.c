@@ -14,19 +14,18 @@
 #include "tpm_alg.h"
 #include "keyserverd/log.h"
 #include "keyserverd/release_request.h"
+#include "keyserverd/release_request_internal.h"
 
 /*
  * The body of POST /v1/release (DESIGN "Protocol"):
  *   {ak_id, nonce, hpke_pk, keys:[name...], quote:{attest, signature},
  *    pcrs:{"sha256":{"0":hex,...}}, event_log?, ima_log?, app_log?}
  * Everything untrusted is parsed and validated here, into plain C types;
- * ks_release_decide() never sees JSON.
+ * ks_release_decide() never sees JSON. The value checks are shared with the
+ * CBOR form (release_request_cbor.c) through release_request_internal.h.
  */
 
-static void msg(char *detail, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void msg(char *detail, size_t len, const char *fmt, ...)
+void ks_rr_msg(char *detail, size_t len, const char *fmt, ...)
 {
     if (!detail || len == 0) {
         return;
@@ -36,6 +35,8 @@ static void msg(char *detail, size_t len, const char *fmt, ...)
     vsnprintf(detail, len, fmt, ap);
     va_end(ap);
 }
+
+#define msg ks_rr_msg
 
 static bool name_char(char c)
 {
@@ -78,6 +79,159 @@ int ks_key_ref_parse(const char *s, size_t len, struct ks_key_ref *ret)
     return KS_OK;
 }
 
+/* ---- the value checks shared with the CBOR form ------------------------- */
+
+const char *const ks_rr_members[9] = {
+    "ak_id", "nonce", "hpke_pk", "keys", "quote", "pcrs", "event_log", "ima_log", "app_log",
+};
+const char *const ks_rr_required[6] = {"ak_id", "nonce", "hpke_pk", "keys", "quote", "pcrs"};
+
+bool ks_rr_member_known(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof(ks_rr_members) / sizeof(ks_rr_members[0]); i++) {
+        if (strlen(ks_rr_members[i]) == len && memcmp(name, ks_rr_members[i], len) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static int lower_nibble(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Exactly 2n lowercase hex digits (the protocol's form; no upper case, so
+ * that one value has one spelling) into n bytes. */
+static bool lower_hex(const char *s, size_t slen, uint8_t *out, size_t n)
+{
+    if (slen != 2 * n) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int hi = lower_nibble(s[2 * i]), lo = lower_nibble(s[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            return false;
+        }
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return true;
+}
+
+int ks_rr_ak_id(const char *s, size_t slen, struct ks_release_request *req, char *detail,
+                size_t dlen)
+{
+    if (slen >= 4 && slen <= 2 * KS_AK_NAME_MAX) {
+        uint8_t alg_be[2];
+        if (lower_hex(s, 4, alg_be, 2)) {
+            size_t n = 2 + ks_alg_digest_size((uint16_t)(alg_be[0] << 8 | alg_be[1]));
+            if (n > 2 && lower_hex(s, slen, req->ak_name, n)) {
+                req->ak_name_len = n;
+                return KS_OK;
+            }
+        }
+    }
+    msg(detail, dlen, "ak_id: expected a TPM Name in lowercase hex (nameAlg and digest)");
+    return KS_ERR_BAD_REQUEST;
+}
+
+int ks_rr_key_count(size_t n, char *detail, size_t dlen)
+{
+    if (n == 0 || n > KS_RELEASE_MAX_KEYS) {
+        msg(detail, dlen, "keys: expected 1 to %d key names, got %zu", KS_RELEASE_MAX_KEYS, n);
+        return KS_ERR_BAD_REQUEST;
+    }
+    return KS_OK;
+}
+
+int ks_rr_key(const char *s, size_t slen, size_t i, struct ks_release_request *req, char *detail,
+              size_t dlen)
+{
+    struct ks_key_ref *ref = &req->keys[i];
+    if (i >= KS_RELEASE_MAX_KEYS || ks_key_ref_parse(s, slen, ref) != KS_OK) {
+        msg(detail, dlen,
+            "keys[%zu]: key name must match [A-Za-z0-9._-]{1,64}, optionally @VERSION", i);
+        return KS_ERR_BAD_REQUEST;
+    }
+    for (size_t j = 0; j < i; j++) {
+        if (req->keys[j].version == ref->version && strcmp(req->keys[j].name, ref->name) == 0) {
+            msg(detail, dlen, "keys[%zu]: key named twice", i);
+            return KS_ERR_BAD_REQUEST;
+        }
+    }
+    req->n_keys = i + 1;
+    return KS_OK;
+}
+
+int ks_rr_length(const char *what, size_t len, size_t max, bool exact, char *detail, size_t dlen)
+{
+    if ((exact && len != max) || len > max || len == 0) {
+        if (exact) {
+            msg(detail, dlen, "%s: must decode to %zu bytes, got %zu", what, max, len);
+        } else {
+            msg(detail, dlen, "%s: must decode to 1..%zu bytes, got %zu", what, max, len);
+        }
+        return KS_ERR_BAD_REQUEST;
+    }
+    return KS_OK;
+}
+
+int ks_rr_bank(const char *name, size_t slen, uint16_t *ret_alg, char *detail, size_t dlen)
+{
+    char buf[16];
+    if (slen < sizeof(buf) && memchr(name, '\0', slen) == NULL) {
+        memcpy(buf, name, slen);
+        buf[slen] = '\0';
+        if (ks_alg_from_name(buf, ret_alg) == KS_OK) {
+            return KS_OK;
+        }
+    }
+    char shown[24], safe[24];
+    size_t n = slen < sizeof(shown) - 1 ? slen : sizeof(shown) - 1;
+    for (size_t i = 0; i < n; i++) {
+        shown[i] = name[i] ? name[i] : '?';
+    }
+    shown[n] = '\0';
+    ks_log_sanitize(shown, safe, sizeof(safe));
+    msg(detail, dlen, "pcrs: unknown bank '%s' (sha1, sha256, sha384, sha512)", safe);
+    return KS_ERR_BAD_REQUEST;
+}
+
+int ks_rr_pcr(struct ks_release_request *req, uint16_t alg, uint64_t index, const uint8_t *value,
+              size_t len, char *detail, size_t dlen)
+{
+    const char *bank = ks_alg_name(alg);
+    size_t dsize = ks_alg_digest_size(alg);
+    if (index >= KS_PCR_COUNT) {
+        msg(detail, dlen, "pcrs.%s: PCR index must be 0 to 23", bank);
+        return KS_ERR_BAD_REQUEST;
+    }
+    if (len != dsize) {
+        msg(detail, dlen, "pcrs.%s.%u: expected a %zu-byte digest", bank, (unsigned)index, dsize);
+        return KS_ERR_BAD_REQUEST;
+    }
+    if (ks_pcr_set_has(&req->pcrs, alg, (unsigned)index)) {
+        msg(detail, dlen, "pcrs.%s.%u: given twice", bank, (unsigned)index);
+        return KS_ERR_BAD_REQUEST;
+    }
+    int r = ks_pcr_set_put(&req->pcrs, alg, (unsigned)index, value, len);
+    if (r != KS_OK) {
+        return r == KS_ERR_NOMEM ? r : KS_ERR_INTERNAL;
+    }
+    return KS_OK;
+}
+
+int ks_rr_finish(struct ks_release_request *req, const uint8_t *body, size_t len)
+{
+    /* The receipt and the audit record carry the hash of the exact bytes. */
+    if (EVP_Digest(body, len, req->body_sha256, NULL, ks_alg_md(KS_ALG_SHA256), NULL) != 1) {
+        return KS_ERR_CRYPTO;
+    }
+    return KS_OK;
+}
+
+/* ---- JSON ----------------------------------------------------------------- */
+
 /* A string member: NULL with a message when it is not a string. */
 static const char *get_string(json_t *v, const char *what, size_t *ret_len, char *detail,
                               size_t dlen)
@@ -114,14 +268,9 @@ static int get_b64(json_t *v, const char *what, size_t max, bool exact, uint8_t 
         msg(detail, dlen, "%s: invalid base64 (standard alphabet with padding)", what);
         return KS_ERR_BAD_REQUEST;
     }
-    if ((exact && len != max) || len > max || len == 0) {
-        if (exact) {
-            msg(detail, dlen, "%s: must decode to %zu bytes, got %zu", what, max, len);
-        } else {
-            msg(detail, dlen, "%s: must decode to 1..%zu bytes, got %zu", what, max, len);
-        }
+    if ((r = ks_rr_length(what, len, max, exact, detail, dlen)) != KS_OK) {
         free(buf);
-        return KS_ERR_BAD_REQUEST;
+        return r;
     }
     *ret = buf;
     *ret_len = len;
@@ -142,29 +291,6 @@ static int get_b64_fixed(json_t *v, const char *what, uint8_t *out, size_t n, ch
     return KS_OK;
 }
 
-static int lower_nibble(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Exactly 2n lowercase hex digits (the protocol's form; no upper case, so
- * that one value has one spelling) into n bytes. */
-static bool lower_hex(const char *s, size_t slen, uint8_t *out, size_t n)
-{
-    if (slen != 2 * n) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        int hi = lower_nibble(s[2 * i]), lo = lower_nibble(s[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            return false;
-        }
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return true;
-}
-
-/* ak_id: the AK's TPM Name, nameAlg (2 bytes, big-endian) || digest. */
 static int parse_ak_id(json_t *v, struct ks_release_request *req, char *detail, size_t dlen)
 {
     size_t slen;
@@ -172,18 +298,7 @@ static int parse_ak_id(json_t *v, struct ks_release_request *req, char *detail, 
     if (!s) {
         return KS_ERR_BAD_REQUEST;
     }
-    if (slen >= 4 && slen <= 2 * KS_AK_NAME_MAX) {
-        uint8_t alg_be[2];
-        if (lower_hex(s, 4, alg_be, 2)) {
-            size_t n = 2 + ks_alg_digest_size((uint16_t)(alg_be[0] << 8 | alg_be[1]));
-            if (n > 2 && lower_hex(s, slen, req->ak_name, n)) {
-                req->ak_name_len = n;
-                return KS_OK;
-            }
-        }
-    }
-    msg(detail, dlen, "ak_id: expected a TPM Name in lowercase hex (nameAlg and digest)");
-    return KS_ERR_BAD_REQUEST;
+    return ks_rr_ak_id(s, slen, req, detail, dlen);
 }
 
 static int parse_keys(json_t *v, struct ks_release_request *req, char *detail, size_t dlen)
@@ -193,34 +308,15 @@ static int parse_keys(json_t *v, struct ks_release_request *req, char *detail, s
         return KS_ERR_BAD_REQUEST;
     }
     size_t n = json_array_size(v);
-    if (n == 0 || n > KS_RELEASE_MAX_KEYS) {
-        msg(detail, dlen, "keys: expected 1 to %d key names, got %zu", KS_RELEASE_MAX_KEYS, n);
-        return KS_ERR_BAD_REQUEST;
-    }
-    for (size_t i = 0; i < n; i++) {
-        json_t *k = json_array_get(v, i);
+    int r = ks_rr_key_count(n, detail, dlen);
+    for (size_t i = 0; i < n && r == KS_OK; i++) {
         char what[32];
         size_t slen;
         snprintf(what, sizeof(what), "keys[%zu]", i);
-        const char *s = get_string(k, what, &slen, detail, dlen);
-        if (!s) {
-            return KS_ERR_BAD_REQUEST;
-        }
-        struct ks_key_ref *ref = &req->keys[i];
-        if (ks_key_ref_parse(s, slen, ref) != KS_OK) {
-            msg(detail, dlen, "%s: key name must match [A-Za-z0-9._-]{1,64}, optionally @VERSION",
-                what);
-            return KS_ERR_BAD_REQUEST;
-        }
-        for (size_t j = 0; j < i; j++) {
-            if (req->keys[j].version == ref->version && strcmp(req->keys[j].name, ref->name) == 0) {
-                msg(detail, dlen, "%s: key named twice", what);
-                return KS_ERR_BAD_REQUEST;
-            }
-        }
+        const char *s = get_string(json_array_get(v, i), what, &slen, detail, dlen);
+        r = s ? ks_rr_key(s, slen, i, req, detail, dlen) : KS_ERR_BAD_REQUEST;
     }
-    req->n_keys = n;
-    return KS_OK;
+    return r;
 }
 
 static int parse_quote(json_t *v, struct ks_release_request *req, char *detail, size_t dlen)
@@ -286,12 +382,11 @@ static int parse_pcrs(json_t *v, struct ks_release_request *req, char *detail, s
     json_object_foreach(v, bank, bv)
     {
         uint16_t alg;
-        char bname[24];
-        ks_log_sanitize(bank, bname, sizeof(bname));
-        if (ks_alg_from_name(bank, &alg) != KS_OK) {
-            msg(detail, dlen, "pcrs: unknown bank '%s' (sha1, sha256, sha384, sha512)", bname);
-            return KS_ERR_BAD_REQUEST;
+        int r = ks_rr_bank(bank, strlen(bank), &alg, detail, dlen);
+        if (r != KS_OK) {
+            return r;
         }
+        const char *bname = ks_alg_name(alg);
         if (!json_is_object(bv) || json_object_size(bv) == 0) {
             msg(detail, dlen, "pcrs.%s: expected a non-empty object {index: hex}", bname);
             return KS_ERR_BAD_REQUEST;
@@ -301,30 +396,24 @@ static int parse_pcrs(json_t *v, struct ks_release_request *req, char *detail, s
         {
             unsigned index;
             uint8_t value[KS_MAX_DIGEST];
-            size_t slen;
             if (!pcr_index(idx, &index)) {
                 msg(detail, dlen, "pcrs.%s: PCR index must be \"0\" to \"23\"", bname);
                 return KS_ERR_BAD_REQUEST;
             }
             const char *s = json_is_string(pv) ? json_string_value(pv) : NULL;
-            slen = s ? json_string_length(pv) : 0;
+            size_t slen = s ? json_string_length(pv) : 0;
             if (!s || !lower_hex(s, slen, value, dsize)) {
                 msg(detail, dlen, "pcrs.%s.%u: expected %zu lowercase hex digits", bname, index,
                     2 * dsize);
                 return KS_ERR_BAD_REQUEST;
             }
-            int r = ks_pcr_set_put(&req->pcrs, alg, index, value, dsize);
-            if (r != KS_OK) {
-                return r == KS_ERR_NOMEM ? r : KS_ERR_INTERNAL;
+            if ((r = ks_rr_pcr(req, alg, index, value, dsize, detail, dlen)) != KS_OK) {
+                return r;
             }
         }
     }
     return KS_OK;
 }
-
-static const char *const known_members[] = {
-    "ak_id", "nonce", "hpke_pk", "keys", "quote", "pcrs", "event_log", "ima_log", "app_log",
-};
 
 static int parse_optional_log(json_t *root, const char *name, size_t max, uint8_t **ret,
                               size_t *ret_len, char *detail, size_t dlen)
@@ -367,11 +456,7 @@ int ks_release_request_parse(const uint8_t *body, size_t len, struct ks_release_
     }
     json_object_foreach(root, key, v)
     {
-        bool known = false;
-        for (size_t i = 0; i < sizeof(known_members) / sizeof(known_members[0]); i++) {
-            known = known || strcmp(key, known_members[i]) == 0;
-        }
-        if (!known) {
+        if (!ks_rr_member_known(key, strlen(key))) {
             char name[40];
             ks_log_sanitize(key, name, sizeof(name));
             msg(detail, dlen, "unknown member '%s'", name);
@@ -379,10 +464,9 @@ int ks_release_request_parse(const uint8_t *body, size_t len, struct ks_release_
             goto out;
         }
     }
-    static const char *const required[] = {"ak_id", "nonce", "hpke_pk", "keys", "quote", "pcrs"};
-    for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
-        if (!json_object_get(root, required[i])) {
-            msg(detail, dlen, "%s: missing", required[i]);
+    for (size_t i = 0; i < sizeof(ks_rr_required) / sizeof(ks_rr_required[0]); i++) {
+        if (!json_object_get(root, ks_rr_required[i])) {
+            msg(detail, dlen, "%s: missing", ks_rr_required[i]);
             r = KS_ERR_BAD_REQUEST;
             goto out;
         }
@@ -421,9 +505,7 @@ int ks_release_request_parse(const uint8_t *body, size_t len, struct ks_release_
     if (r != KS_OK) {
         goto out;
     }
-    /* The receipt and the audit record carry the hash of the exact bytes. */
-    if (EVP_Digest(body, len, req->body_sha256, NULL, ks_alg_md(KS_ALG_SHA256), NULL) != 1) {
-        r = KS_ERR_CRYPTO;
+    if ((r = ks_rr_finish(req, body, len)) != KS_OK) {
         goto out;
     }
     *ret = req;

@@ -31,4 +31,15 @@ KS_WUR int ks_release_request_parse(const uint8_t *body, size_t len,
                                     struct ks_release_request **ret, char *detail,
                                     size_t detail_len);
 
+/*
+ * The same request as CBOR (RFC 8949; Content-Type application/cbor):
+ * binary fields as byte strings, PCR indexes as unsigned integers (the
+ * grammar is in release_request_cbor.c and keyserverd(8)); definite lengths
+ * only, no tags, no key twice, no trailing bytes. Same errors and messages
+ * as ks_release_request_parse for the same values.
+ */
+KS_WUR int ks_release_request_parse_cbor(const uint8_t *body, size_t len,
+                                         struct ks_release_request **ret, char *detail,
+                                         size_t detail_len);
+
 #endif

@@ -36,17 +36,18 @@ struct route {
     ks_endpoint_fn *fn;
     bool rate_limited; /* health and metrics are exempt: they are how */
                        /* operators watch an overload */
+    bool accepts_cbor; /* application/cbor bodies too (the release) */
 };
 
 static const struct route routes[] = {
-    {"/v1/health", KS_EP_HEALTH, "GET", "GET, HEAD", ks_ep_health, false},
-    {"/v1/info", KS_EP_INFO, "GET", "GET, HEAD", ks_ep_info, true},
-    {"/v1/challenge", KS_EP_CHALLENGE, "POST", "POST", ks_ep_challenge, true},
-    {"/v1/release", KS_EP_RELEASE, "POST", "POST", ks_ep_release, true},
-    {NULL, KS_EP_KEYS_PUBLIC, "GET", "GET, HEAD", ks_ep_keys_public, true},
-    {"/v1/enroll", KS_EP_ENROLL, "POST", "POST", ks_ep_enroll, true},
-    {NULL, KS_EP_ENROLL_ACTIVATE, "POST", "POST", ks_ep_enroll_activate, true},
-    {"/metrics", KS_EP_METRICS, "GET", "GET, HEAD", ks_ep_metrics, false},
+    {"/v1/health", KS_EP_HEALTH, "GET", "GET, HEAD", ks_ep_health, false, false},
+    {"/v1/info", KS_EP_INFO, "GET", "GET, HEAD", ks_ep_info, true, false},
+    {"/v1/challenge", KS_EP_CHALLENGE, "POST", "POST", ks_ep_challenge, true, false},
+    {"/v1/release", KS_EP_RELEASE, "POST", "POST", ks_ep_release, true, true},
+    {NULL, KS_EP_KEYS_PUBLIC, "GET", "GET, HEAD", ks_ep_keys_public, true, false},
+    {"/v1/enroll", KS_EP_ENROLL, "POST", "POST", ks_ep_enroll, true, false},
+    {NULL, KS_EP_ENROLL_ACTIVATE, "POST", "POST", ks_ep_enroll_activate, true, false},
+    {"/metrics", KS_EP_METRICS, "GET", "GET, HEAD", ks_ep_metrics, false, false},
 };
 
 /* Per request (MHD request context). */
@@ -57,6 +58,7 @@ struct request {
     bool responded;
     bool overflow;
     bool no_content_type;
+    bool cbor;
     size_t discarded;
     /* A refusal decided on the headers of a request without a body, sent
      * at the final call so that the connection stays alive. */
@@ -253,9 +255,13 @@ static enum MHD_Result first_call(struct ks_server *srv, struct MHD_Connection *
     }
     if (strcmp(method, "POST") == 0) {
         const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
-        if (ct && !ks_http_is_json_type(ct)) {
+        rq->cbor = ct && rq->route->accepts_cbor && ks_http_is_cbor_type(ct);
+        if (ct && !rq->cbor && !ks_http_is_json_type(ct)) {
             return send_error(srv, c, rq, KS_ERR_MEDIA_TYPE,
-                              "Content-Type must be application/json", NULL);
+                              rq->route->accepts_cbor
+                                  ? "Content-Type must be application/json or application/cbor"
+                                  : "Content-Type must be application/json",
+                              NULL);
         }
         /* Without a Content-Type only an empty body is accepted (final
          * call), so `curl -X POST` works for /v1/challenge. */
@@ -333,6 +339,7 @@ static enum MHD_Result final_call(struct ks_server *srv, struct MHD_Connection *
         .body = rq->body,
         .body_len = rq->len,
         .client = rq->client,
+        .cbor = rq->cbor,
     };
     struct ks_http_reply reply;
     ks_http_reply_init(&reply);

@@ -11,7 +11,8 @@
 /*
  * The POST /v1/release body parser (untrusted JSON from the network) and the
  * key-reference parser. Invariants of an accepted request are checked with
- * abort().
+ * abort(). Built a second time with KS_FUZZ_CBOR as fuzz_release_request_cbor:
+ * the same invariants for the CBOR form.
  */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -34,7 +35,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct ks_release_request *req = NULL;
     char detail[256];
+#ifdef KS_FUZZ_CBOR
+    int r = ks_release_request_parse_cbor(data, size, &req, detail, sizeof(detail));
+#else
     int r = ks_release_request_parse(data, size, &req, detail, sizeof(detail));
+#endif
     if (r == KS_OK) {
         if (!req || req->n_keys == 0 || req->n_keys > KS_RELEASE_MAX_KEYS || req->attest_len == 0 ||
             req->attest_len > KS_RELEASE_MAX_ATTEST || req->signature_len == 0 ||

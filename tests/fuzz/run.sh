@@ -66,6 +66,7 @@ seeds ekcert \( -path './certs/*' -o -path './makecred/cred-*' -o -name 'mkcred.
 seeds applog -path './eventlogs/*' -name '*.bin'
 seeds sealed -path './sealed/*' -name '*.sealed'
 seeds program -path './program/*' -name '*.json'
+seeds release_request_cbor -path './cbor/*'
 # The loader configuration: the shipped example (top-level keys and sections).
 EXAMPLES=$(cd "$(dirname "$0")/../.." && pwd)/contrib/examples
 mkdir -p "$CORPUS/loader_config"

@@ -205,6 +205,21 @@ release_body "$(python3 -c 'import base64; print(base64.b64encode(bytes(32)).dec
     >"$T/rel0.json"
 req rel0 -X POST -H 'Content-Type: application/json' --data-binary "@$T/rel0.json" "$URL/v1/release"
 check "valid release with a forged nonce -> 403 nonce_invalid" error_is rel0 403 nonce_invalid
+# The same route in CBOR (RFC 8949): tests/data/cbor/release-request.cbor is a
+# well-formed request whose nonce this server never issued.
+req cb0 -X POST -H 'Content-Type: application/cbor' \
+    --data-binary "@$KS_TESTDATA/cbor/release-request.cbor" "$URL/v1/release"
+check "CBOR release with a forged nonce -> 403 nonce_invalid (parsed as CBOR)" \
+    error_is cb0 403 nonce_invalid
+printf '\241\142\141' >"$T/bad.cbor"
+req cb1 -X POST -H 'Content-Type: application/cbor' --data-binary "@$T/bad.cbor" "$URL/v1/release"
+check "truncated CBOR on /v1/release -> 400 bad_request" error_is cb1 400 bad_request
+check "... naming the byte" grep -q 'invalid CBOR at byte' "$T/cb1.body"
+req cb2 -X POST -H 'Content-Type: application/cbor' --data-binary "@$T/rel0.json" "$URL/v1/release"
+check "a JSON body sent as application/cbor -> 400 bad_request" error_is cb2 400 bad_request
+req cb3 -X POST -H 'Content-Type: application/cbor' -d '{}' "$URL/v1/challenge"
+check "application/cbor on /v1/challenge -> 415 (only /v1/release takes CBOR)" \
+    error_is cb3 415 unsupported_media_type
 release_body "$NONCE" >"$T/rel1.json"
 req rel1 -X POST -H 'Content-Type: application/json' --data-binary "@$T/rel1.json" "$URL/v1/release"
 check "valid release with a fresh nonce is refused (403 attestation_failed), nothing released" \
@@ -320,7 +335,7 @@ refused() {
     metric "keyserverd_releases_refused_total{reason=\"$1\"}"
 }
 check "/metrics counts the refusals by reason" \
-    test "$(refused nonce_used) $(refused nonce_invalid) $(refused attestation_failed)" = "1 1 1"
+    test "$(refused nonce_used) $(refused nonce_invalid) $(refused attestation_failed)" = "1 2 1"
 check "/metrics: nothing was released" test "$(metric keyserverd_releases_granted_total)" = 0
 check "/metrics counts malformed requests (400/413/415 and the abuse run)" \
     test "$(metric keyserverd_malformed_requests_total)" -ge 100

@@ -185,6 +185,18 @@ static void test_json_type(void **state)
     assert_false(ks_http_is_json_type("application/x-www-form-urlencoded"));
     assert_false(ks_http_is_json_type(""));
     assert_false(ks_http_is_json_type(NULL));
+    assert_false(ks_http_is_json_type("application/cbor"));
+}
+
+static void test_cbor_type(void **state)
+{
+    assert_true(ks_http_is_cbor_type("application/cbor"));
+    assert_true(ks_http_is_cbor_type("Application/CBOR"));
+    assert_true(ks_http_is_cbor_type("application/cbor; x=1"));
+    assert_false(ks_http_is_cbor_type("application/cbor-seq"));
+    assert_false(ks_http_is_cbor_type("application/json"));
+    assert_false(ks_http_is_cbor_type(""));
+    assert_false(ks_http_is_cbor_type(NULL));
 }
 
 static bool has_line(const char *text, const char *line)
@@ -262,7 +274,7 @@ int main(void)
         cmocka_unit_test(test_status_for_table), cmocka_unit_test(test_status_for_every_code),
         cmocka_unit_test(test_code_names),       cmocka_unit_test(test_reply_error),
         cmocka_unit_test(test_reply_json),       cmocka_unit_test(test_json_type),
-        cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_cbor_type),        cmocka_unit_test(test_metrics),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
