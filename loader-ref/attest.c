@@ -47,12 +47,14 @@ static int read_logs(const struct ks_attest_config *cfg, struct logs *l)
     return r;
 }
 
-/* POST path with body; KS_OK only for a 200 answer, whose body is returned.
- * Any other status is turned into the server's error. */
-static int post(struct ks_http_client *http, const char *path, const char *body, size_t len,
-                struct ks_http_response *resp, struct ks_attest_error *err)
+/* POST path with body (CBOR when cbor, else JSON); KS_OK only for a 200
+ * answer, whose body is returned. Any other status is turned into the
+ * server's error. */
+static int post(struct ks_http_client *http, const char *path, bool cbor, const void *body,
+                size_t len, struct ks_http_response *resp, struct ks_attest_error *err)
 {
-    int r = ks_http_client_post_json(http, path, body, len, resp, NULL, 0);
+    int r = cbor ? ks_http_client_post(http, path, "application/cbor", body, len, resp, NULL, 0)
+                 : ks_http_client_post_json(http, path, body, len, resp, NULL, 0);
     if (r != KS_OK) {
         return r;
     }
@@ -76,7 +78,7 @@ int ks_attest_release(struct ks_tpm *tpm, struct ks_tpm_ak *ak, const struct ks_
     uint8_t binding[KS_ATTEST_BINDING_LEN];
     uint8_t *hpke_sk = NULL;
     char ak_id[KS_TPM_NAME_HEX_MAX];
-    char *body = NULL;
+    void *body = NULL;
     size_t body_len = 0;
     int64_t expires;
     int r;
@@ -99,7 +101,7 @@ int ks_attest_release(struct ks_tpm *tpm, struct ks_tpm_ak *ak, const struct ks_
         goto out;
     }
 
-    r = post(http, "/v1/challenge", "{}", 2, &resp, &err);
+    r = post(http, "/v1/challenge", false, "{}", 2, &resp, &err);
     if (r == KS_OK) {
         r = ks_attest_challenge_parse(resp.body, resp.len, nonce, &expires);
     }
@@ -145,9 +147,19 @@ int ks_attest_release(struct ks_tpm *tpm, struct ks_tpm_ak *ak, const struct ks_
         .app_log = logs.app_log,
         .app_log_len = logs.app_log_len,
     };
-    r = ks_attest_request_build(&ev, &body, &body_len);
+    /* Only /v1/release takes CBOR (the logs as raw byte strings); the
+     * challenge and every answer stay JSON. */
+    if (cfg->cbor) {
+        uint8_t *cb = NULL;
+        r = ks_attest_request_build_cbor(&ev, &cb, &body_len);
+        body = cb;
+    } else {
+        char *js = NULL;
+        r = ks_attest_request_build(&ev, &js, &body_len);
+        body = js;
+    }
     if (r == KS_OK) {
-        r = post(http, "/v1/release", body, body_len, &resp, &err);
+        r = post(http, "/v1/release", cfg->cbor, body, body_len, &resp, &err);
     }
     if (r == KS_OK) {
         r = ks_attest_response_parse(resp.body, resp.len, cfg->keys, cfg->n_keys, nonce, hpke_sk,

@@ -17,6 +17,7 @@
  * CRYPTO_secure_malloc_init) and are wiped on every path.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -132,6 +133,17 @@ KS_WUR int ks_attest_challenge_parse(const uint8_t *body, size_t len,
 KS_WUR int ks_attest_request_build(const struct ks_attest_evidence *ev, char **ret_json,
                                    size_t *ret_len);
 
+/* The same request as CBOR (RFC 8949), for Content-Type application/cbor:
+ * one definite-length map with the JSON form's members, but "nonce",
+ * "hpke_pk", "quote" {"attest", "signature"} and the optional "event_log",
+ * "ima_log", "app_log" as byte strings (raw bytes, no base64), "pcrs" as
+ * {bank name: {PCR index (unsigned integer): digest (byte string)}},
+ * "ak_id" and "keys" as text strings. Definite lengths only, no tags,
+ * shortest-form integers. Newly allocated (free()). The same checks and
+ * the same errors as ks_attest_request_build. */
+KS_WUR int ks_attest_request_build_cbor(const struct ks_attest_evidence *ev, uint8_t **ret_body,
+                                        size_t *ret_len);
+
 /*
  * Parse a 200 answer of /v1/release and open its keys:
  * {"keys": [{"name", "version", "enc", "ciphertext", "share"?}, ...],
@@ -175,6 +187,7 @@ struct ks_attest_config {
     const char *event_log_path; /* optional files sent along (NULL: none) */
     const char *ima_log_path;
     const char *app_log_path;
+    bool cbor; /* the release request as application/cbor, not JSON */
 };
 
 /*

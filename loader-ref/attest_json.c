@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "attest.h"
+#include "attest_internal.h"
 #include "encoding.h"
 #include "hpke.h"
 #include "tpm_alg.h"
@@ -265,46 +266,95 @@ static int check_key_refs(const char *const *keys, size_t n)
     return KS_OK;
 }
 
-/* {"sha256": {"0": "hex", ...}, ...}: exactly the selected PCRs, banks in
- * selection order, PCRs ascending. */
-static int pcr_map(const TPML_PCR_SELECTION *sel, const struct ks_pcr_set *pcrs, json_t **ret)
+int ks_attest_pcr_walk(const TPML_PCR_SELECTION *sel, const struct ks_pcr_set *pcrs,
+                       const struct ks_attest_pcr_visitor *v, void *ctx)
 {
-    json_t *map = json_object();
-    int r = KS_ERR_NOMEM;
-    if (!map) {
-        return KS_ERR_NOMEM;
+    if (!sel || !pcrs || sel->count > TPM2_NUM_PCR_BANKS) {
+        return KS_ERR_INVALID_ARG;
     }
     for (uint32_t i = 0; i < sel->count; i++) {
         uint16_t alg = sel->pcrSelections[i].hash;
         size_t dsize = ks_alg_digest_size(alg);
         uint32_t m = ks_pcr_selection_mask(&sel->pcrSelections[i]);
-        json_t *bank = json_object();
-        if (!bank || json_object_set_new(map, ks_alg_name(alg), bank) != 0) {
-            goto out;
+        size_t n = 0;
+        if (dsize == 0) {
+            return KS_ERR_INVALID_ARG;
         }
         for (unsigned p = 0; p < KS_PCR_COUNT; p++) {
-            const uint8_t *v;
-            char idx[4], hex[2 * KS_MAX_DIGEST + 1];
+            n += (m >> p) & 1u;
+        }
+        int r = v && v->bank ? v->bank(ctx, alg, n) : KS_OK;
+        for (unsigned p = 0; p < KS_PCR_COUNT && r == KS_OK; p++) {
+            const uint8_t *d;
             if (!(m & (1u << p))) {
                 continue;
             }
-            if (ks_pcr_set_get(pcrs, alg, p, &v) != KS_OK) {
-                r = KS_ERR_INVALID_ARG;
-                goto out;
+            if (ks_pcr_set_get(pcrs, alg, p, &d) != KS_OK) {
+                return KS_ERR_INVALID_ARG;
             }
-            snprintf(idx, sizeof(idx), "%u", p);
-            ks_hex_encode(v, dsize, hex);
-            if (json_object_set_new(bank, idx, json_string(hex)) != 0) {
-                goto out;
-            }
+            r = v && v->pcr ? v->pcr(ctx, p, d, dsize) : KS_OK;
+        }
+        if (r != KS_OK) {
+            return r;
         }
     }
-    *ret = map;
-    map = NULL;
-    r = KS_OK;
-out:
-    json_decref(map);
-    return r;
+    return KS_OK;
+}
+
+int ks_attest_evidence_check(const struct ks_attest_evidence *ev)
+{
+    if (!ev || !ev->ak_id || !ev->nonce || !ev->hpke_pk || !ev->attest || ev->attest_len == 0 ||
+        !ev->sig || ev->sig_len == 0 || !ev->sel || !ev->pcrs) {
+        return KS_ERR_INVALID_ARG;
+    }
+    if (!lower_hex_string(ev->ak_id) || strlen(ev->ak_id) > 2 * (2 + KS_MAX_DIGEST) ||
+        check_key_refs(ev->keys, ev->n_keys) != KS_OK ||
+        ks_pcr_selection_validate(ev->sel) != KS_OK || ks_pcr_selection_count(ev->sel) == 0) {
+        return KS_ERR_INVALID_ARG;
+    }
+    /* Every selected PCR has a value: nothing is built otherwise. */
+    return ks_attest_pcr_walk(ev->sel, ev->pcrs, NULL, NULL);
+}
+
+/* The JSON PCR map being built: the current bank's object. */
+struct pcr_json {
+    json_t *map, *bank;
+};
+
+static int pcr_json_bank(void *ctx, uint16_t alg, size_t n_pcrs)
+{
+    struct pcr_json *pj = ctx;
+    (void)n_pcrs;
+    pj->bank = json_object();
+    return pj->bank && json_object_set_new(pj->map, ks_alg_name(alg), pj->bank) == 0 ? KS_OK
+                                                                                     : KS_ERR_NOMEM;
+}
+
+static int pcr_json_pcr(void *ctx, unsigned index, const uint8_t *digest, size_t digest_len)
+{
+    struct pcr_json *pj = ctx;
+    char idx[4], hex[2 * KS_MAX_DIGEST + 1];
+    snprintf(idx, sizeof(idx), "%u", index);
+    ks_hex_encode(digest, digest_len, hex);
+    return json_object_set_new(pj->bank, idx, json_string(hex)) == 0 ? KS_OK : KS_ERR_NOMEM;
+}
+
+/* {"sha256": {"0": "hex", ...}, ...}: exactly the selected PCRs, banks in
+ * selection order, PCRs ascending. */
+static int pcr_map(const TPML_PCR_SELECTION *sel, const struct ks_pcr_set *pcrs, json_t **ret)
+{
+    static const struct ks_attest_pcr_visitor v = {pcr_json_bank, pcr_json_pcr};
+    struct pcr_json pj = {json_object(), NULL};
+    if (!pj.map) {
+        return KS_ERR_NOMEM;
+    }
+    int r = ks_attest_pcr_walk(sel, pcrs, &v, &pj);
+    if (r != KS_OK) {
+        json_decref(pj.map);
+        return r;
+    }
+    *ret = pj.map;
+    return KS_OK;
 }
 
 static int set_optional_log(json_t *root, const char *name, const uint8_t *buf, size_t len)
@@ -319,14 +369,12 @@ int ks_attest_request_build(const struct ks_attest_evidence *ev, char **ret_json
 {
     json_t *root = NULL, *keys = NULL, *quote = NULL, *pcrs = NULL;
     int r;
-    if (!ev || !ret_json || !ret_len || !ev->ak_id || !ev->nonce || !ev->hpke_pk || !ev->attest ||
-        ev->attest_len == 0 || !ev->sig || ev->sig_len == 0 || !ev->sel || !ev->pcrs) {
+    if (!ret_json || !ret_len) {
         return KS_ERR_INVALID_ARG;
     }
-    if (!lower_hex_string(ev->ak_id) || strlen(ev->ak_id) > 2 * (2 + KS_MAX_DIGEST) ||
-        check_key_refs(ev->keys, ev->n_keys) != KS_OK ||
-        ks_pcr_selection_validate(ev->sel) != KS_OK || ks_pcr_selection_count(ev->sel) == 0) {
-        return KS_ERR_INVALID_ARG;
+    r = ks_attest_evidence_check(ev);
+    if (r != KS_OK) {
+        return r;
     }
     r = pcr_map(ev->sel, ev->pcrs, &pcrs);
     if (r != KS_OK) {

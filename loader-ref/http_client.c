@@ -276,11 +276,43 @@ static int map_curl_error(CURLcode e, const struct sink *s)
     }
 }
 
-/* One request: POST body, or GET when post is false. */
-static int perform(struct ks_http_client *c, const char *path, bool post, const char *body,
-                   size_t body_len, struct ks_http_response *ret, char *errbuf, size_t errlen)
+/* The request headers for a body of another media type than the client's
+ * default (application/json). */
+static int headers_for(const char *content_type, struct curl_slist **ret)
+{
+    char line[sizeof("Content-Type: ") + KS_HTTP_CONTENT_TYPE_MAX];
+    size_t n = strnlen(content_type, KS_HTTP_CONTENT_TYPE_MAX + 1);
+    if (n == 0 || n > KS_HTTP_CONTENT_TYPE_MAX) {
+        return KS_ERR_INVALID_ARG;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)content_type[i] < 0x20 || (unsigned char)content_type[i] >= 0x7f) {
+            return KS_ERR_INVALID_ARG;
+        }
+    }
+    snprintf(line, sizeof(line), "Content-Type: %s", content_type);
+    const char *const hdrs[] = {line, "Accept: application/json", "Expect:"};
+    struct curl_slist *list = NULL;
+    for (size_t i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++) {
+        struct curl_slist *l = curl_slist_append(list, hdrs[i]);
+        if (!l) {
+            curl_slist_free_all(list);
+            return KS_ERR_NOMEM;
+        }
+        list = l;
+    }
+    *ret = list;
+    return KS_OK;
+}
+
+/* One request: POST body, or GET when post is false. content_type NULL:
+ * the client's default headers. */
+static int perform(struct ks_http_client *c, const char *path, bool post, const char *content_type,
+                   const char *body, size_t body_len, struct ks_http_response *ret, char *errbuf,
+                   size_t errlen)
 {
     struct sink s = {0};
+    struct curl_slist *hdrs = NULL;
     char *url = NULL;
     long status = 0;
     int r;
@@ -298,9 +330,16 @@ static int perform(struct ks_http_client *c, const char *path, bool post, const 
             return KS_ERR_INVALID_ARG;
         }
     }
+    if (content_type) {
+        r = headers_for(content_type, &hdrs);
+        if (r != KS_OK) {
+            return r;
+        }
+    }
     size_t ulen = strlen(c->base) + strlen(path) + 1;
     url = malloc(ulen);
     if (!url) {
+        curl_slist_free_all(hdrs);
         return KS_ERR_NOMEM;
     }
     snprintf(url, ulen, "%s%s", c->base, path);
@@ -316,6 +355,9 @@ static int perform(struct ks_http_client *c, const char *path, bool post, const 
     if (e == CURLE_OK && !post) {
         /* The handle may have posted before: back to GET. */
         e = curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
+    }
+    if (e == CURLE_OK && hdrs) {
+        e = curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
     }
     if (e == CURLE_OK) {
         e = curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, sink_write);
@@ -354,6 +396,11 @@ static int perform(struct ks_http_client *c, const char *path, bool post, const 
 out:
     /* The write callback must not outlive this call's sink. */
     (void)curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, NULL);
+    if (hdrs) {
+        /* Back to the client's own list before this one is freed. */
+        (void)curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
+        curl_slist_free_all(hdrs);
+    }
     free(s.buf);
     free(url);
     return r;
@@ -363,11 +410,21 @@ int ks_http_client_post_json(struct ks_http_client *c, const char *path, const c
                              size_t body_len, struct ks_http_response *ret, char *errbuf,
                              size_t errlen)
 {
-    return perform(c, path, true, body, body_len, ret, errbuf, errlen);
+    return perform(c, path, true, NULL, body, body_len, ret, errbuf, errlen);
+}
+
+int ks_http_client_post(struct ks_http_client *c, const char *path, const char *content_type,
+                        const void *body, size_t body_len, struct ks_http_response *ret,
+                        char *errbuf, size_t errlen)
+{
+    if (!content_type) {
+        return KS_ERR_INVALID_ARG;
+    }
+    return perform(c, path, true, content_type, body, body_len, ret, errbuf, errlen);
 }
 
 int ks_http_client_get(struct ks_http_client *c, const char *path, struct ks_http_response *ret,
                        char *errbuf, size_t errlen)
 {
-    return perform(c, path, false, NULL, 0, ret, errbuf, errlen);
+    return perform(c, path, false, NULL, NULL, 0, ret, errbuf, errlen);
 }

@@ -74,6 +74,16 @@ KS_WUR int ks_http_client_post_json(struct ks_http_client *c, const char *path, 
                                     size_t body_len, struct ks_http_response *ret, char *errbuf,
                                     size_t errlen);
 
+/* As ks_http_client_post_json, with the body's media type given:
+ * "Content-Type: content_type" (e.g. "application/cbor"); the answer is
+ * still asked for as JSON. KS_ERR_INVALID_ARG for a content_type that is
+ * empty, longer than KS_HTTP_CONTENT_TYPE_MAX or not printable ASCII (no
+ * header injection). */
+#define KS_HTTP_CONTENT_TYPE_MAX 128
+KS_WUR int ks_http_client_post(struct ks_http_client *c, const char *path, const char *content_type,
+                               const void *body, size_t body_len, struct ks_http_response *ret,
+                               char *errbuf, size_t errlen);
+
 /* GET base URL + path, otherwise as ks_http_client_post_json (the
  * request-key statements of GET /v1/keys/{name}/public). */
 KS_WUR int ks_http_client_get(struct ks_http_client *c, const char *path,

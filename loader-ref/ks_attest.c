@@ -110,7 +110,7 @@ static void usage_release(FILE *f)
             "                         [--cacert FILE] [--pin sha256//BASE64] [--tcti TCTI]\n"
             "                         [--ak-dir DIR | --rsa] [--eventlog FILE]\n"
             "                         [--ima-log FILE] [--app-log FILE] [--out-dir DIR]\n"
-            "                         [--insecure-http]\n\n"
+            "                         [--encoding cbor|json] [--insecure-http]\n\n"
             "Attest to a keyserver and receive keys: POST /v1/challenge, a fresh HPKE key\n"
             "pair, a quote bound to the nonce and the HPKE key, POST /v1/release, and the\n"
             "released keys decrypted. Prints 'NAME VERSION' for each key.\n\n"
@@ -133,6 +133,9 @@ static void usage_release(FILE *f)
             "                    the receipt to DIR/receipt.payload and DIR/receipt.sig, so\n"
             "                    that a test can compare them. The real loader never writes\n"
             "                    keys anywhere: they stay in its locked memory.\n"
+            "  --encoding ENC    the release request's body: json (the default) or cbor\n"
+            "                    (application/cbor, the logs as raw bytes; ks-loader's\n"
+            "                    default); the answers are JSON either way\n"
             "  --insecure-http   allow a plain http:// URL (tests only)\n"
             "  --help            this text\n",
             KS_TPM_DEFAULT_TCTI);
@@ -454,7 +457,7 @@ struct release_args {
     const char *eventlog, *ima_log, *app_log, *pcrs;
     const char *keys[KS_ATTEST_MAX_KEYS];
     size_t n_keys;
-    bool rsa, insecure_http;
+    bool rsa, insecure_http, cbor;
 };
 
 static int parse_release_args(int argc, char **argv, struct release_args *a)
@@ -473,6 +476,7 @@ static int parse_release_args(int argc, char **argv, struct release_args *a)
         {"app-log", required_argument, NULL, 'l'},
         {"out-dir", required_argument, NULL, 'o'},
         {"insecure-http", no_argument, NULL, 'H'},
+        {"encoding", required_argument, NULL, 'E'}, /* cbor|json */
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -481,6 +485,13 @@ static int parse_release_args(int argc, char **argv, struct release_args *a)
         switch (c) {
         case 's':
             a->server = optarg;
+            break;
+        case 'E':
+            if (strcmp(optarg, "cbor") != 0 && strcmp(optarg, "json") != 0) {
+                err("--encoding '%s': expected cbor or json", optarg);
+                return 2;
+            }
+            a->cbor = optarg[0] == 'c';
             break;
         case 'c':
             a->cacert = optarg;
@@ -615,6 +626,7 @@ static int cmd_release(int argc, char **argv)
         .event_log_path = a.eventlog,
         .ima_log_path = a.ima_log,
         .app_log_path = a.app_log,
+        .cbor = a.cbor,
     };
     r = ks_attest_release(tpm, ak, &cfg, &res, &serr);
     if (r != KS_OK) {

@@ -288,6 +288,7 @@ static int obtain_keys(const struct args *a, struct state *s, const char *dek_re
         .event_log_path = s->cfg.event_log,
         .ima_log_path = s->cfg.ima_log,
         .app_log_path = a->app_log,
+        .cbor = s->cfg.request_cbor,
     };
     r = ks_attest_release(s->tpm, s->ak, &ac, &res, &serr);
     if (r != KS_OK) {

@@ -14,7 +14,19 @@
 #include "replay.h"
 #include "sealed.h"
 
-enum kind { K_STRING, K_URL, K_KEYREF, K_PCRS, K_B64, K_BOOL, K_UINT, K_SIZE, K_MODE, K_EK };
+enum kind {
+    K_STRING,
+    K_URL,
+    K_KEYREF,
+    K_PCRS,
+    K_B64,
+    K_BOOL,
+    K_UINT,
+    K_SIZE,
+    K_MODE,
+    K_EK,
+    K_ENCODING
+};
 
 struct key_def {
     const char *name;
@@ -35,6 +47,7 @@ static const struct key_def keys[] = {
     {"tls_pin", K_STRING, F(tls_pin), false, 0, 0, 0},
     {"insecure_http", K_BOOL, F(insecure_http), false, 0, 1, 0},
     {"receipt_key", K_B64, F(receipt_key), true, 0, 0, F(receipt_key_len)},
+    {"request_encoding", K_ENCODING, F(request_cbor), false, 0, 0, 0},
     {"request_key", K_KEYREF, F(request_key), true, 0, 0, 0},
     {"dek", K_KEYREF, F(dek), false, 0, 0, 0},
     {"pcrs", K_PCRS, F(pcrs), false, 0, 0, 0},
@@ -67,6 +80,7 @@ static const struct key_def section_keys[] = {
     {"tls_pin", K_STRING, S(tls_pin), false, 0, 0, 0},
     {"insecure_http", K_BOOL, S(insecure_http), false, 0, 1, 0},
     {"receipt_key", K_B64, S(receipt_key), true, 0, 0, S(receipt_key_len)},
+    {"request_encoding", K_ENCODING, S(request_cbor), false, 0, 0, 0},
 };
 #define N_SECTION_KEYS (sizeof(section_keys) / sizeof(section_keys[0]))
 
@@ -200,6 +214,13 @@ static int set_value(const struct key_def *k, const char *v, char *base, unsigne
                         k->name);
         }
         return KS_OK;
+    case K_ENCODING:
+        /* The body of POST /v1/release: CBOR (RFC 8949) or JSON. */
+        if (strcmp(v, "cbor") == 0 || strcmp(v, "json") == 0) {
+            *(bool *)(base + k->off) = v[0] == 'c';
+            return KS_OK;
+        }
+        return fail(err, errlen, "line %u: %s: expected cbor or json", line, k->name);
     case K_STRING:
         break;
     }
@@ -224,6 +245,7 @@ static void set_defaults(struct ks_loader_config *cfg)
     cfg->replay_cache = KS_LOADER_DEFAULT_REPLAY_CACHE;
     cfg->ek_kind = KS_TPM_EK_RSA2048;
     cfg->ek_cert = true;
+    cfg->request_cbor = true;
 }
 
 static bool section_name_valid(const char *n)
@@ -304,6 +326,9 @@ static int section_begin(char *t, unsigned line, struct ks_loader_config *cfg, s
     sec->ks = &cfg->share_servers[cfg->n_share_servers++];
     sec->line = line;
     memcpy(sec->ks->name, name, strlen(name) + 1);
+    /* The top-level keys all come before the first section: this is the
+     * file's final value. */
+    sec->ks->request_cbor = cfg->request_cbor;
     return KS_OK;
 }
 

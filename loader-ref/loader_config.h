@@ -42,6 +42,7 @@ struct ks_loader_keyserver {
     bool insecure_http;
     uint8_t *receipt_key; /* its pinned SubjectPublicKeyInfo DER (decoded) */
     size_t receipt_key_len;
+    bool request_cbor; /* request_encoding: default, the top-level value */
 };
 
 struct ks_loader_config {
@@ -52,6 +53,7 @@ struct ks_loader_config {
     bool insecure_http;
     uint8_t *receipt_key; /* pinned SubjectPublicKeyInfo DER (decoded) */
     size_t receipt_key_len;
+    bool request_cbor; /* request_encoding = cbor (default) | json */
     /* what to ask for */
     char *request_key;           /* NAME or NAME@VERSION (an HPKE key) */
     char *dek;                   /* NAME or NAME@VERSION; NULL: the sealed file's */
@@ -81,7 +83,8 @@ struct ks_loader_config {
 
 /* Parse (text need not be NUL-terminated). The top-level keys come first;
  * then optional "[keyserver NAME]" sections, each with url and receipt_key
- * (required), cacert, tls_pin, insecure_http: every key at most once per
+ * (required), cacert, tls_pin, insecure_http, request_encoding (default:
+ * the top-level one): every key at most once per
  * section, nothing else. KS_ERR_LOADER_CONFIG with a message naming the
  * line in err. Clear the result with ks_loader_config_clear(). */
 KS_WUR int ks_loader_config_parse(const char *text, size_t len, struct ks_loader_config *ret,

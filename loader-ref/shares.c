@@ -196,6 +196,7 @@ static int one_server(const struct ks_shares_flow *f, const struct ks_loader_key
         .event_log_path = f->event_log_path,
         .ima_log_path = f->ima_log_path,
         .app_log_path = f->app_log_path,
+        .cbor = ks->request_cbor,
     };
     r = ks_attest_release(f->tpm, f->ak, &ac, &res, &serr);
     if (r != KS_OK) {

@@ -21,8 +21,9 @@
 struct ks_bench_conn {
     const struct ks_bench_target *t;
     CURL *curl;
-    struct curl_slist *headers;
-    char *body; /* request body, reused */
+    struct curl_slist *headers;      /* JSON bodies */
+    struct curl_slist *cbor_headers; /* the CBOR release body */
+    char *body;                      /* request body, reused */
     size_t body_cap;
     char *resp; /* response, NUL-terminated */
     size_t resp_len, resp_cap;
@@ -33,6 +34,92 @@ struct ks_bench_conn {
 
 /* ---- the target ---------------------------------------------------------- */
 
+/* ---- a minimal CBOR writer (RFC 8949 section 3) ------------------------- */
+/* Only what the release body needs: definite-length text and byte strings,
+ * maps, arrays and small unsigned integers, each head in its shortest form
+ * (section 4.2.1). The caller has checked the room: at most 9 head bytes
+ * plus the payload. */
+
+#define CBOR_UINT 0
+#define CBOR_BYTES 2
+#define CBOR_TEXT 3
+#define CBOR_ARRAY 4
+#define CBOR_MAP 5
+#define CBOR_HEAD_MAX 9
+
+static size_t cbor_head(uint8_t *out, unsigned major, uint64_t n)
+{
+    uint8_t m = (uint8_t)(major << 5);
+    if (n < 24) {
+        out[0] = m | (uint8_t)n;
+        return 1;
+    }
+    unsigned bytes = n <= 0xff ? 1 : n <= 0xffff ? 2 : n <= 0xffffffffu ? 4 : 8;
+    out[0] = m | (uint8_t)(bytes == 1 ? 24 : bytes == 2 ? 25 : bytes == 4 ? 26 : 27);
+    for (unsigned i = 0; i < bytes; i++) {
+        out[1 + i] = (uint8_t)(n >> (8 * (bytes - 1 - i)));
+    }
+    return 1 + bytes;
+}
+
+static size_t cbor_put(uint8_t *out, unsigned major, const void *buf, size_t len)
+{
+    size_t n = cbor_head(out, major, len);
+    memcpy(out + n, buf, len);
+    return n + len;
+}
+
+static size_t cbor_text(uint8_t *out, const char *s)
+{
+    return cbor_put(out, CBOR_TEXT, s, strlen(s));
+}
+
+/* ---- the target ---------------------------------------------------------- */
+
+/* "ak_id", "keys", "pcrs" (sha256 only, as the JSON form) and "event_log"
+ * as four CBOR pairs. */
+static int fixed_cbor(struct ks_bench_target *t, const char *ak_id, const uint8_t *event_log,
+                      size_t event_log_len)
+{
+    size_t cap = 64 + strlen(ak_id) + strlen(t->key_name) +
+                 KS_PCR_COUNT * (2 + CBOR_HEAD_MAX + 32) + CBOR_HEAD_MAX + event_log_len;
+    uint8_t *s = malloc(cap);
+    size_t n = 0, count = 0;
+    if (!s) {
+        return KS_ERR_NOMEM;
+    }
+    for (unsigned i = 0; i < KS_PCR_COUNT; i++) {
+        count += ks_pcr_selection_has(&t->sel, TPM2_ALG_SHA256, i);
+    }
+    n += cbor_text(s + n, "ak_id");
+    n += cbor_text(s + n, ak_id);
+    n += cbor_text(s + n, "keys");
+    n += cbor_head(s + n, CBOR_ARRAY, 1);
+    n += cbor_text(s + n, t->key_name);
+    n += cbor_text(s + n, "pcrs");
+    n += cbor_head(s + n, CBOR_MAP, 1);
+    n += cbor_text(s + n, "sha256");
+    n += cbor_head(s + n, CBOR_MAP, count);
+    for (unsigned i = 0; i < KS_PCR_COUNT; i++) {
+        const uint8_t *v;
+        if (!ks_pcr_selection_has(&t->sel, TPM2_ALG_SHA256, i)) {
+            continue;
+        }
+        int r = ks_pcr_set_get(&t->pcrs, TPM2_ALG_SHA256, i, &v);
+        if (r < 0) {
+            free(s);
+            return r;
+        }
+        n += cbor_head(s + n, CBOR_UINT, i);
+        n += cbor_put(s + n, CBOR_BYTES, v, 32);
+    }
+    n += cbor_text(s + n, "event_log");
+    n += cbor_put(s + n, CBOR_BYTES, event_log, event_log_len);
+    t->fixed = (char *)s;
+    t->fixed_len = n;
+    return KS_OK;
+}
+
 int ks_bench_target_init(struct ks_bench_target *t, const uint8_t *event_log, size_t event_log_len)
 {
     if (!t || !t->ak || !t->key_name || !event_log) {
@@ -41,7 +128,13 @@ int ks_bench_target_init(struct ks_bench_target *t, const uint8_t *event_log, si
     char ak_id[KS_TPM_NAME_HEX_MAX];
     char *log_b64 = NULL;
     int r = ks_soft_ak_name_hex(t->ak, ak_id);
-    if (r < 0 || (r = ks_base64_encode(event_log, event_log_len, &log_b64)) < 0) {
+    if (r < 0) {
+        return r;
+    }
+    if (t->cbor) {
+        return fixed_cbor(t, ak_id, event_log, event_log_len);
+    }
+    if ((r = ks_base64_encode(event_log, event_log_len, &log_b64)) < 0) {
         return r;
     }
     /* "pcrs":{"sha256":{"0":"<64 hex>",...}}: the selected PCRs. */
@@ -72,8 +165,8 @@ int ks_bench_target_init(struct ks_bench_target *t, const uint8_t *event_log, si
     }
     n += (size_t)snprintf(s + n, cap - n, "}},\"event_log\":\"%s\"", log_b64);
     free(log_b64);
-    t->fixed_json = s;
-    t->fixed_json_len = n;
+    t->fixed = s;
+    t->fixed_len = n;
     return KS_OK;
 }
 
@@ -82,8 +175,8 @@ void ks_bench_target_clear(struct ks_bench_target *t)
     if (!t) {
         return;
     }
-    free(t->fixed_json);
-    t->fixed_json = NULL;
+    free(t->fixed);
+    t->fixed = NULL;
     OPENSSL_cleanse(t->key, sizeof(t->key));
 }
 
@@ -113,7 +206,7 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
 
 int ks_bench_conn_new(const struct ks_bench_target *t, struct ks_bench_conn **ret)
 {
-    if (!t || !t->fixed_json || !ret) {
+    if (!t || !t->fixed || !ret) {
         return KS_ERR_INVALID_ARG;
     }
     struct ks_bench_conn *c = calloc(1, sizeof(*c));
@@ -121,17 +214,20 @@ int ks_bench_conn_new(const struct ks_bench_target *t, struct ks_bench_conn **re
         return KS_ERR_NOMEM;
     }
     c->t = t;
-    c->body_cap = t->fixed_json_len + 4096;
+    c->body_cap = t->fixed_len + 4096;
     c->body = malloc(c->body_cap);
     c->curl = curl_easy_init();
     c->headers = curl_slist_append(NULL, "Content-Type: application/json");
+    c->cbor_headers = curl_slist_append(NULL, "Content-Type: application/cbor");
     /* No "Expect: 100-continue" round trip for bodies over 1 KiB. */
     struct curl_slist *h = c->headers ? curl_slist_append(c->headers, "Expect:") : NULL;
-    if (!c->body || !c->curl || !h) {
+    struct curl_slist *hc = c->cbor_headers ? curl_slist_append(c->cbor_headers, "Expect:") : NULL;
+    if (!c->body || !c->curl || !h || !hc) {
         ks_bench_conn_free(c);
         return KS_ERR_NOMEM;
     }
     c->headers = h;
+    c->cbor_headers = hc;
     curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c->curl, CURLOPT_CAINFO, t->cacert);
     curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -154,6 +250,7 @@ void ks_bench_conn_free(struct ks_bench_conn *c)
         curl_easy_cleanup(c->curl);
     }
     curl_slist_free_all(c->headers);
+    curl_slist_free_all(c->cbor_headers);
     free(c->body);
     free(c->resp);
     free(c);
@@ -174,8 +271,10 @@ const char *ks_bench_conn_last_error(const struct ks_bench_conn *c)
     return c->error;
 }
 
-/* One request on the kept-alive connection; body NULL: GET. KS_OK on 200. */
-static int perform(struct ks_bench_conn *c, const char *path, const char *body, size_t body_len)
+/* One request on the kept-alive connection; body NULL: GET; cbor: an
+ * application/cbor body. KS_OK on 200. */
+static int perform(struct ks_bench_conn *c, const char *path, const char *body, size_t body_len,
+                   bool cbor)
 {
     char url[128];
     snprintf(url, sizeof(url), "%s%s", c->t->base_url, path);
@@ -184,7 +283,7 @@ static int perform(struct ks_bench_conn *c, const char *path, const char *body, 
     c->error[0] = '\0';
     curl_easy_setopt(c->curl, CURLOPT_URL, url);
     if (body) {
-        curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
+        curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, cbor ? c->cbor_headers : c->headers);
         curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)body_len);
     } else {
@@ -211,7 +310,7 @@ static int perform(struct ks_bench_conn *c, const char *path, const char *body, 
 
 int ks_bench_conn_health(struct ks_bench_conn *c)
 {
-    return c ? perform(c, "/v1/health", NULL, 0) : KS_ERR_INVALID_ARG;
+    return c ? perform(c, "/v1/health", NULL, 0, false) : KS_ERR_INVALID_ARG;
 }
 
 /* A base64 member of a JSON object, decoded to exactly `n` bytes (n > 0) or
@@ -239,7 +338,7 @@ static int b64_member(json_t *o, const char *name, uint8_t *out, size_t n, size_
 
 static int get_nonce(struct ks_bench_conn *c, uint8_t nonce[NONCE_LEN])
 {
-    int r = perform(c, "/v1/challenge", "{}", 2);
+    int r = perform(c, "/v1/challenge", "{}", 2, false);
     if (r < 0) {
         return r;
     }
@@ -303,6 +402,58 @@ out:
     return r;
 }
 
+/* {"nonce":..,"hpke_pk":..,"quote":{..}, then the fixed members}. */
+static int body_json(struct ks_bench_conn *c, const uint8_t *nonce, const uint8_t *pk,
+                     const struct ks_soft_quote *q, size_t *ret_len)
+{
+    size_t off = 0;
+    int r;
+    if ((r = put_b64(c, &off, "{\"nonce\":\"", nonce, NONCE_LEN)) < 0 ||
+        (r = put_b64(c, &off, ",\"hpke_pk\":\"", pk, KS_HPKE_PK_LEN)) < 0 ||
+        (r = put_b64(c, &off, ",\"quote\":{\"attest\":\"", q->attest, q->attest_len)) < 0 ||
+        (r = put_b64(c, &off, ",\"signature\":\"", q->sig, q->sig_len)) < 0) {
+        return r;
+    }
+    if (c->body_cap - off < c->t->fixed_len + 3) {
+        return KS_ERR_TOO_LARGE;
+    }
+    memcpy(c->body + off, "},", 2);
+    off += 2;
+    memcpy(c->body + off, c->t->fixed, c->t->fixed_len);
+    off += c->t->fixed_len;
+    c->body[off++] = '}';
+    *ret_len = off;
+    return KS_OK;
+}
+
+/* The same as one CBOR map of 7 pairs: nonce, hpke_pk and quote as byte
+ * strings, then the fixed pairs. */
+static int body_cbor(struct ks_bench_conn *c, const uint8_t *nonce, const uint8_t *pk,
+                     const struct ks_soft_quote *q, size_t *ret_len)
+{
+    size_t need = 96 + NONCE_LEN + KS_HPKE_PK_LEN + 2 * CBOR_HEAD_MAX + q->attest_len + q->sig_len +
+                  c->t->fixed_len;
+    uint8_t *b = (uint8_t *)c->body;
+    size_t off = 0;
+    if (c->body_cap < need) {
+        return KS_ERR_TOO_LARGE;
+    }
+    off += cbor_head(b + off, CBOR_MAP, 7);
+    off += cbor_text(b + off, "nonce");
+    off += cbor_put(b + off, CBOR_BYTES, nonce, NONCE_LEN);
+    off += cbor_text(b + off, "hpke_pk");
+    off += cbor_put(b + off, CBOR_BYTES, pk, KS_HPKE_PK_LEN);
+    off += cbor_text(b + off, "quote");
+    off += cbor_head(b + off, CBOR_MAP, 2);
+    off += cbor_text(b + off, "attest");
+    off += cbor_put(b + off, CBOR_BYTES, q->attest, q->attest_len);
+    off += cbor_text(b + off, "signature");
+    off += cbor_put(b + off, CBOR_BYTES, q->sig, q->sig_len);
+    memcpy(b + off, c->t->fixed, c->t->fixed_len);
+    *ret_len = off + c->t->fixed_len;
+    return KS_OK;
+}
+
 int ks_bench_conn_release(struct ks_bench_conn *c)
 {
     static const uint8_t label[] = RELEASE_LABEL;
@@ -329,22 +480,13 @@ int ks_bench_conn_release(struct ks_bench_conn *c)
         goto out;
     }
     r = ks_soft_ak_quote(c->t->ak, extra, sizeof(extra), &c->t->sel, &c->t->pcrs, &q);
-    if (r < 0 || (r = put_b64(c, &off, "{\"nonce\":\"", nonce, NONCE_LEN)) < 0 ||
-        (r = put_b64(c, &off, ",\"hpke_pk\":\"", pk, KS_HPKE_PK_LEN)) < 0 ||
-        (r = put_b64(c, &off, ",\"quote\":{\"attest\":\"", q.attest, q.attest_len)) < 0 ||
-        (r = put_b64(c, &off, ",\"signature\":\"", q.sig, q.sig_len)) < 0) {
+    if (r < 0) {
         goto out;
     }
-    if (c->body_cap - off < c->t->fixed_json_len + 3) {
-        r = KS_ERR_TOO_LARGE;
-        goto out;
+    r = c->t->cbor ? body_cbor(c, nonce, pk, &q, &off) : body_json(c, nonce, pk, &q, &off);
+    if (r == KS_OK) {
+        r = perform(c, "/v1/release", c->body, off, c->t->cbor);
     }
-    memcpy(c->body + off, "},", 2);
-    off += 2;
-    memcpy(c->body + off, c->t->fixed_json, c->t->fixed_json_len);
-    off += c->t->fixed_json_len;
-    c->body[off++] = '}';
-    r = perform(c, "/v1/release", c->body, off);
     if (r == KS_OK) {
         r = open_key(c, sk, nonce);
     }

@@ -7,8 +7,9 @@
  * easy handle) that runs the loader's release flow against keyserverd:
  * POST /v1/challenge, a fresh X25519 key (ks_hpke_keygen), a quote from the
  * software AK binding nonce and key (extraData = SHA-256("ks-release-v1" ||
- * 0x00 || nonce || hpke_pk)), POST /v1/release with the event log, then
- * HPKE-open the released key and compare it with the expected one.
+ * 0x00 || nonce || hpke_pk)), POST /v1/release with the event log (JSON
+ * or CBOR), then HPKE-open the released key and compare it with the
+ * expected one.
  */
 
 #include <stdbool.h>
@@ -29,14 +30,18 @@ struct ks_bench_target {
     uint8_t key[32]; /* the key the server holds, to check each release */
     TPML_PCR_SELECTION sel;
     struct ks_pcr_set pcrs;
-    /* The request's constant members, preformatted: `"ak_id":...,
-     * "keys":[...],"pcrs":{...},"event_log":"..."`. */
-    char *fixed_json;
-    size_t fixed_json_len;
+    /* The release body's encoding: application/cbor (RFC 8949) or JSON. */
+    bool cbor;
+    /* The request's constant members, preformatted in that encoding: JSON
+     * `"ak_id":...,"keys":[...],"pcrs":{...},"event_log":"..."`, or the
+     * same four CBOR key/value pairs (no map head). */
+    char *fixed;
+    size_t fixed_len;
 };
 
-/* Fill the target's preformatted request members. KS_ERR_NOMEM, or the
- * encoder's error. Free with ks_bench_target_clear(). */
+/* Fill the target's preformatted request members (t->cbor chooses the
+ * encoding). KS_ERR_NOMEM, or the encoder's error. Free with
+ * ks_bench_target_clear(). */
 KS_WUR int ks_bench_target_init(struct ks_bench_target *t, const uint8_t *event_log,
                                 size_t event_log_len);
 void ks_bench_target_clear(struct ks_bench_target *t);

@@ -56,6 +56,7 @@ struct opts {
     double warmup, duration, open_duration, open_load, idle, floor_seconds;
     unsigned clients, open_clients, conns, events;
     bool ecdsa, rsa, keep, strict;
+    bool cbor; /* release bodies as application/cbor (default), else JSON */
 };
 
 /* Latencies of one thread, microseconds. */
@@ -522,6 +523,7 @@ static int bench_one(const struct opts *o, enum ks_soft_ak_kind kind, const uint
     }
     t.ak = ak;
     t.key_name = KEY_NAME;
+    t.cbor = o->cbor;
     t.pcrs = *pcrs;
     t.sel.count = 1;
     t.sel.pcrSelections[0].hash = TPM2_ALG_SHA256;
@@ -636,9 +638,9 @@ static unsigned report(const struct opts *o, const struct result *res, size_t n)
         fclose(f);
     }
     printf("\n%ld CPUs (%s), %s; keyserverd --threads %u; %u clients closed-loop, %u open-loop; "
-           "%u-event log\n\n",
+           "%u-event log; %s release bodies\n\n",
            sysconf(_SC_NPROCESSORS_ONLN), model, OpenSSL_version(OPENSSL_VERSION), o->srv.threads,
-           o->clients, o->open_clients, o->events);
+           o->clients, o->open_clients, o->events, o->cbor ? "CBOR" : "JSON");
     printf("| AK | releases/s | p50 ms | p99 ms | p99 ms open-loop %.0f%% | server CPU us/release "
            "| floor us | floor/CPU | RSS MiB | %u-conn errors |\n",
            o->open_load * 100, o->conns);
@@ -703,6 +705,7 @@ static void usage(FILE *f)
            "  --idle S              how long they are held idle (default 2)\n"
            "  --threads N           keyserverd --threads (default: CPUs)\n"
            "  --events N            events in the event log (default 100)\n"
+           "  --encoding cbor|json  the release body: application/cbor (default) or JSON\n"
            "  --floor-seconds S     CPU time of the floor loop (default 2)\n"
            "  --tmpdir DIR          where the temporary keyserver lives (default $TMPDIR or /tmp)\n"
            "  --keep                keep the temporary directories\n"
@@ -751,6 +754,7 @@ enum {
     OPT_IDLE,
     OPT_THREADS,
     OPT_EVENTS,
+    OPT_ENCODING,
     OPT_FLOOR,
     OPT_TMPDIR,
     OPT_KEEP,
@@ -777,6 +781,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"idle", required_argument, NULL, OPT_IDLE},
         {"threads", required_argument, NULL, OPT_THREADS},
         {"events", required_argument, NULL, OPT_EVENTS},
+        {"encoding", required_argument, NULL, OPT_ENCODING},
         {"floor-seconds", required_argument, NULL, OPT_FLOOR},
         {"tmpdir", required_argument, NULL, OPT_TMPDIR},
         {"keep", no_argument, NULL, OPT_KEEP},
@@ -810,6 +815,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         .events = 100,
         .ecdsa = true,
         .rsa = true,
+        .cbor = true,
     };
     int c;
     bool ok = true;
@@ -861,6 +867,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             break;
         case OPT_EVENTS:
             ok = parse_uint(optarg, 1, 10000, &o->events);
+            break;
+        case OPT_ENCODING:
+            o->cbor = strcmp(optarg, "cbor") == 0;
+            ok = o->cbor || strcmp(optarg, "json") == 0;
             break;
         case OPT_FLOOR:
             ok = parse_double(optarg, 0.05, 600, &o->floor_seconds);
@@ -954,8 +964,9 @@ int main(int argc, char **argv)
         rc = 3;
         goto out;
     }
-    printf("ks-bench: SOFTWARE attestation keys (benchmark only, not a TPM); event log %zu bytes\n",
-           evlog_len);
+    printf("ks-bench: SOFTWARE attestation keys (benchmark only, not a TPM); event log %zu bytes; "
+           "%s release bodies\n",
+           evlog_len, o.cbor ? "CBOR" : "JSON");
     if (o.ecdsa) {
         if (bench_one(&o, KS_SOFT_AK_ECDSA_P256, evlog, evlog_len, &pcrs, &res[n]) < 0) {
             rc = 3;

@@ -408,6 +408,12 @@ release g4 --ak-dir "$T/ak1" --key weights@1 --pcrs sha256:0,15+sha1:0
 check "a key named with its version (weights@1), quote over two banks: granted" \
     cmp "$T/weights.in" "$T/g4/weights.key"
 
+release g5 --ak-dir "$T/ak1" --key weights --key reqkey --pcrs sha256:0,15 --encoding cbor
+check "the same release as a CBOR body (application/cbor): granted, both keys equal" \
+    sh -c "cmp '$T/weights.in' '$T/g5/weights.key' && cmp '$T/reqkey.in' '$T/g5/reqkey.key'"
+check "CBOR: the receipt verifies and names the grant" \
+    receipt_ok "$T/g5" "$KS_ID" "$AK1" "weights:1:boot:1,reqkey:1:boot:1"
+
 # A hand-made grant, opened here with an independent HPKE implementation.
 if python3 "$T/rq.py" have-crypto; then
     check "control: this HPKE-open reproduces the RFC 9180 vector" \

@@ -362,6 +362,122 @@ static void test_post_invalid_args(void **state)
     ks_http_client_free(c);
 }
 
+/* A body of another media type (the CBOR release request): its
+ * Content-Type, its bytes as they are (NUL bytes included), and the next
+ * request on the same handle is JSON again. */
+static void test_post_content_type(void **state)
+{
+    static const char reply[] = "HTTP/1.1 200 OK\r\n"
+                                "Content-Length: 2\r\n"
+                                "Connection: close\r\n\r\n"
+                                "{}";
+    static const uint8_t body[] = {0xa1, 0x64, 'k', 'e', 'y', 's', 0x40, 0x00, 0xff};
+    struct server s;
+    struct ks_http_client *c = NULL;
+    struct ks_http_response resp;
+    const struct ks_http_opts o = {.allow_plain_http = true};
+    server_start(&s, reply, sizeof(reply) - 1);
+    assert_int_equal(ks_http_client_new(url_for(&s, ""), &o, &c), KS_OK);
+    assert_int_equal(ks_http_client_post(c, "/v1/release", "application/cbor", body, sizeof(body),
+                                         &resp, NULL, 0),
+                     KS_OK);
+    server_join(&s);
+    assert_int_equal(resp.status, 200);
+    ks_http_response_clear(&resp);
+    assert_non_null(strcasestr(s.request, "\r\nContent-Type: application/cbor\r\n"));
+    assert_null(strcasestr(s.request, "application/json\r\nContent-Type"));
+    assert_null(strcasestr(s.request, "Content-Type: application/json"));
+    assert_non_null(strcasestr(s.request, "\r\nAccept: application/json\r\n"));
+    assert_non_null(strcasestr(s.request, "\r\nContent-Length: 9\r\n"));
+    assert_null(strcasestr(s.request, "\r\nExpect:"));
+    const char *sent = strstr(s.request, "\r\n\r\n");
+    assert_non_null(sent);
+    assert_int_equal(s.request + s.request_len - (sent + 4), sizeof(body));
+    assert_memory_equal(sent + 4, body, sizeof(body));
+
+    /* A media type with parameters. */
+    server_start(&s, reply, sizeof(reply) - 1);
+    ks_http_client_free(c);
+    c = NULL;
+    assert_int_equal(ks_http_client_new(url_for(&s, ""), &o, &c), KS_OK);
+    assert_int_equal(
+        ks_http_client_post(c, "/v1/x", "text/plain; charset=utf-8", "a", 1, &resp, NULL, 0),
+        KS_OK);
+    ks_http_response_clear(&resp);
+    server_join(&s);
+    assert_non_null(strcasestr(s.request, "\r\nContent-Type: text/plain; charset=utf-8\r\n"));
+    ks_http_client_free(c);
+}
+
+/* One handle, two requests: after the CBOR one, the client's own JSON
+ * headers are back (the reply says close, so the second request comes on
+ * a new connection to the same listening socket). */
+static void test_post_content_type_then_json(void **state)
+{
+    static const char reply[] = "HTTP/1.1 200 OK\r\n"
+                                "Content-Length: 2\r\n"
+                                "Connection: close\r\n\r\n"
+                                "{}";
+    struct server s;
+    struct ks_http_client *c = NULL;
+    struct ks_http_response resp;
+    const struct ks_http_opts o = {.allow_plain_http = true};
+    server_start(&s, reply, sizeof(reply) - 1);
+    assert_int_equal(ks_http_client_new(url_for(&s, ""), &o, &c), KS_OK);
+    assert_int_equal(
+        ks_http_client_post(c, "/v1/release", "application/cbor", "\xa0", 1, &resp, NULL, 0),
+        KS_OK);
+    ks_http_response_clear(&resp);
+    pthread_join(s.thread, NULL);
+    assert_non_null(strcasestr(s.request, "\r\nContent-Type: application/cbor\r\n"));
+    /* Serve the second request on the same listening socket. */
+    s.request_len = 0;
+    memset(s.request, 0, sizeof(s.request));
+    assert_int_equal(pthread_create(&s.thread, NULL, serve, &s), 0);
+    assert_int_equal(ks_http_client_post_json(c, "/v1/challenge", "{}", 2, &resp, NULL, 0), KS_OK);
+    ks_http_response_clear(&resp);
+    server_join(&s);
+    assert_int_equal(s.connections, 2);
+    assert_non_null(strcasestr(s.request, "\r\nContent-Type: application/json\r\n"));
+    assert_null(strcasestr(s.request, "application/cbor"));
+    ks_http_client_free(c);
+}
+
+static void test_post_content_type_invalid(void **state)
+{
+    struct ks_http_client *c = NULL;
+    struct ks_http_response resp = {0};
+    const struct ks_http_opts o = {.allow_plain_http = true};
+    char long_type[KS_HTTP_CONTENT_TYPE_MAX + 2];
+    memset(long_type, 'a', sizeof(long_type) - 1);
+    long_type[sizeof(long_type) - 1] = '\0';
+    /* Port 1: a request that got past the checks would fail otherwise. */
+    assert_int_equal(ks_http_client_new("http://127.0.0.1:1", &o, &c), KS_OK);
+    static const char *const refused[] = {"", "application/cbor\r\nX-Injected: 1",
+                                          "application/cbor\n", "a\x7f", "a\tb"};
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        assert_int_equal(ks_http_client_post(c, "/v1/x", refused[i], "a", 1, &resp, NULL, 0),
+                         KS_ERR_INVALID_ARG);
+    }
+    assert_int_equal(ks_http_client_post(c, "/v1/x", long_type, "a", 1, &resp, NULL, 0),
+                     KS_ERR_INVALID_ARG);
+    long_type[KS_HTTP_CONTENT_TYPE_MAX] = '\0'; /* the longest accepted */
+    assert_int_equal(ks_http_client_post(c, "/v1/x", long_type, "a", 1, &resp, NULL, 0),
+                     KS_ERR_HTTP_TRANSPORT);
+    assert_int_equal(ks_http_client_post(c, "/v1/x", NULL, "a", 1, &resp, NULL, 0),
+                     KS_ERR_INVALID_ARG);
+    assert_int_equal(ks_http_client_post(c, "/v1/x", "application/cbor", NULL, 1, &resp, NULL, 0),
+                     KS_ERR_INVALID_ARG);
+    assert_int_equal(ks_http_client_post(c, "v1/x", "application/cbor", "a", 1, &resp, NULL, 0),
+                     KS_ERR_INVALID_ARG);
+    assert_int_equal(ks_http_client_post(c, "/v1/x", "application/cbor", "a", 1, NULL, NULL, 0),
+                     KS_ERR_INVALID_ARG);
+    assert_int_equal(ks_http_client_post(NULL, "/v1/x", "application/cbor", "a", 1, &resp, NULL, 0),
+                     KS_ERR_INVALID_ARG);
+    assert_null(resp.body);
+    ks_http_client_free(c);
+}
+
 static int global_setup(void **state)
 {
     return ks_http_global_init() == KS_OK ? 0 : -1;
@@ -376,11 +492,19 @@ static int global_teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_url_rules),          cmocka_unit_test(test_cacert_unreadable),
-        cmocka_unit_test(test_post_roundtrip),     cmocka_unit_test(test_empty_body),
-        cmocka_unit_test(test_response_cap),       cmocka_unit_test(test_no_redirect),
-        cmocka_unit_test(test_connection_refused), cmocka_unit_test(test_timeout),
-        cmocka_unit_test(test_post_invalid_args),  cmocka_unit_test(test_get_roundtrip),
+        cmocka_unit_test(test_url_rules),
+        cmocka_unit_test(test_cacert_unreadable),
+        cmocka_unit_test(test_post_roundtrip),
+        cmocka_unit_test(test_empty_body),
+        cmocka_unit_test(test_response_cap),
+        cmocka_unit_test(test_no_redirect),
+        cmocka_unit_test(test_connection_refused),
+        cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_post_invalid_args),
+        cmocka_unit_test(test_get_roundtrip),
+        cmocka_unit_test(test_post_content_type),
+        cmocka_unit_test(test_post_content_type_then_json),
+        cmocka_unit_test(test_post_content_type_invalid),
     };
     return cmocka_run_group_tests(tests, global_setup, global_teardown);
 }

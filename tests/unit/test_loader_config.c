@@ -41,6 +41,7 @@ static void test_minimal_defaults(void **state)
     assert_true(c.ek_cert);
     assert_false(c.allow_unlocked);
     assert_false(c.insecure_http);
+    assert_true(c.request_cbor);
     assert_int_equal(c.egress_bytes, 1024 * 1024);
     assert_int_equal(c.egress_window, 60);
     assert_int_equal(c.replay_window, 300);
@@ -132,6 +133,10 @@ static void test_refused(void **state)
         {BASE "dek = w@0\n", "line 6: dek: expected NAME or NAME@VERSION"},
         {BASE "pcrs = sha256:24\n", "line 6: pcrs: expected a selection"},
         {BASE "ek = dsa\n", "line 6: ek: expected rsa, ecc, ecc256 or ecc384"},
+        {BASE "request_encoding = xml\n", "line 6: request_encoding: expected cbor or json"},
+        {BASE "request_encoding = CBOR\n", "line 6: request_encoding: expected cbor or json"},
+        {BASE "request_encoding = json\nrequest_encoding = json\n",
+         "line 7: 'request_encoding' set twice"},
         {"keyserver = ftp://x\n", "line 1: keyserver: expected an https:// URL"},
         {"receipt_key = !!\n", "line 1: receipt_key: expected base64"},
         {"keyserver = https://k\nreceipt_key = AA==\nrequest_key = r\nsealed = s\n",
@@ -205,6 +210,45 @@ static void test_keyserver_sections(void **state)
     ks_loader_config_clear(&c);
 }
 
+/* request_encoding: cbor by default; a section takes the top-level value
+ * unless it sets its own. */
+static void test_request_encoding(void **state)
+{
+    (void)state;
+    struct ks_loader_config c;
+    char err[200];
+#define SEC(name, extra) "[keyserver " name "]\nurl = https://" name "\nreceipt_key = AA==\n" extra
+    assert_int_equal(parse(BASE "request_encoding = json\n", &c, err), KS_OK);
+    assert_false(c.request_cbor);
+    ks_loader_config_clear(&c);
+    assert_int_equal(parse(BASE "request_encoding = cbor\n", &c, err), KS_OK);
+    assert_true(c.request_cbor);
+    ks_loader_config_clear(&c);
+
+    /* Default cbor: a section without the key is cbor, one may say json. */
+    assert_int_equal(
+        parse(BASE SEC("a", "") SEC("b", "request_encoding = json\n") SEC("c", ""), &c, err),
+        KS_OK);
+    assert_true(c.request_cbor);
+    assert_int_equal(c.n_share_servers, 3);
+    assert_true(c.share_servers[0].request_cbor);
+    assert_false(c.share_servers[1].request_cbor);
+    assert_true(c.share_servers[2].request_cbor);
+    ks_loader_config_clear(&c);
+
+    /* Top-level json: the sections follow it unless they say cbor. */
+    assert_int_equal(parse(BASE "request_encoding = json\n" SEC("a", "")
+                               SEC("b", "request_encoding = cbor\n") SEC("c", ""),
+                           &c, err),
+                     KS_OK);
+    assert_false(c.request_cbor);
+    assert_false(c.share_servers[0].request_cbor);
+    assert_true(c.share_servers[1].request_cbor);
+    assert_false(c.share_servers[2].request_cbor);
+    ks_loader_config_clear(&c);
+#undef SEC
+}
+
 /* Sixteen sections, named up to 32 characters, and not one more. */
 static void test_keyserver_sections_limits(void **state)
 {
@@ -256,6 +300,13 @@ static void test_keyserver_sections_refused(void **state)
         {BASE SEC "cacert = a\ncacert = b\n", "line 10: 'cacert' set twice"},
         {BASE SEC "tls_pin =\n", "line 9: 'tls_pin' has no value"},
         {BASE SEC "insecure_http = perhaps\n", "line 9: insecure_http: expected yes or no"},
+        {BASE SEC "request_encoding = yes\n", "line 9: request_encoding: expected cbor or json"},
+        {BASE SEC "request_encoding = json\nrequest_encoding = cbor\n",
+         "line 10: 'request_encoding' set twice"},
+        /* After a section, the top-level key would be that section's. */
+        {BASE SEC "request_encoding = json\n[keyserver ks-c]\nurl = https://c\n"
+                  "receipt_key = AA==\nrequest_encoding = json\nrequest_encoding = json\n",
+         "line 14: 'request_encoding' set twice"},
         {BASE "[keyserver ks-b]\nurl = ftp://b\n", "line 7: url: expected an https:// URL"},
         {BASE "[keyserver ks-b]\nreceipt_key = !!\n", "line 7: receipt_key: expected base64"},
         {BASE "[keyserver ks-b]\nurl = http://b\nreceipt_key = AA==\n",
@@ -291,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_every_key),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_keyserver_sections),
+        cmocka_unit_test(test_request_encoding),
         cmocka_unit_test(test_keyserver_sections_limits),
         cmocka_unit_test(test_keyserver_sections_refused),
     };
