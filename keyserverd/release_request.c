@@ -221,6 +221,31 @@ int ks_rr_pcr(struct ks_release_request *req, uint16_t alg, uint64_t index, cons
     return KS_OK;
 }
 
+void ks_rr_log_slot(struct ks_release_request *req, size_t i, const char **ret_name,
+                    size_t *ret_max, uint8_t ***ret_buf, size_t **ret_len)
+{
+    switch (i) {
+    case 0:
+        *ret_name = "event_log";
+        *ret_max = KS_RELEASE_MAX_EVENT_LOG;
+        *ret_buf = &req->event_log;
+        *ret_len = &req->event_log_len;
+        break;
+    case 1:
+        *ret_name = "ima_log";
+        *ret_max = KS_RELEASE_MAX_IMA_LOG;
+        *ret_buf = &req->ima_log;
+        *ret_len = &req->ima_log_len;
+        break;
+    default:
+        *ret_name = "app_log";
+        *ret_max = KS_RELEASE_MAX_APP_LOG;
+        *ret_buf = &req->app_log;
+        *ret_len = &req->app_log_len;
+        break;
+    }
+}
+
 int ks_rr_finish(struct ks_release_request *req, const uint8_t *body, size_t len)
 {
     /* The receipt and the audit record carry the hash of the exact bytes. */
@@ -490,17 +515,12 @@ int ks_release_request_parse(const uint8_t *body, size_t len, struct ks_release_
     if (r == KS_OK) {
         r = parse_pcrs(json_object_get(root, "pcrs"), req, detail, dlen);
     }
-    if (r == KS_OK) {
-        r = parse_optional_log(root, "event_log", KS_RELEASE_MAX_EVENT_LOG, &req->event_log,
-                               &req->event_log_len, detail, dlen);
-    }
-    if (r == KS_OK) {
-        r = parse_optional_log(root, "ima_log", KS_RELEASE_MAX_IMA_LOG, &req->ima_log,
-                               &req->ima_log_len, detail, dlen);
-    }
-    if (r == KS_OK) {
-        r = parse_optional_log(root, "app_log", KS_RELEASE_MAX_APP_LOG, &req->app_log,
-                               &req->app_log_len, detail, dlen);
+    for (size_t i = 0; i < KS_RR_N_LOGS && r == KS_OK; i++) {
+        const char *name;
+        size_t max, *blen;
+        uint8_t **buf;
+        ks_rr_log_slot(req, i, &name, &max, &buf, &blen);
+        r = parse_optional_log(root, name, max, buf, blen, detail, dlen);
     }
     if (r != KS_OK) {
         goto out;

@@ -448,17 +448,12 @@ int ks_release_request_parse_cbor(const uint8_t *body, size_t len, struct ks_rel
     if (r == KS_OK) {
         r = parse_pcrs(member(root, "pcrs"), req, detail, dlen);
     }
-    if (r == KS_OK) {
-        r = parse_optional_log(root, "event_log", KS_RELEASE_MAX_EVENT_LOG, &req->event_log,
-                               &req->event_log_len, detail, dlen);
-    }
-    if (r == KS_OK) {
-        r = parse_optional_log(root, "ima_log", KS_RELEASE_MAX_IMA_LOG, &req->ima_log,
-                               &req->ima_log_len, detail, dlen);
-    }
-    if (r == KS_OK) {
-        r = parse_optional_log(root, "app_log", KS_RELEASE_MAX_APP_LOG, &req->app_log,
-                               &req->app_log_len, detail, dlen);
+    for (size_t i = 0; i < KS_RR_N_LOGS && r == KS_OK; i++) {
+        const char *name;
+        size_t max, *blen;
+        uint8_t **buf;
+        ks_rr_log_slot(req, i, &name, &max, &buf, &blen);
+        r = parse_optional_log(root, name, max, buf, blen, detail, dlen);
     }
     if (r == KS_OK) {
         r = ks_rr_finish(req, body, len);

@@ -47,6 +47,12 @@ KS_WUR int ks_rr_bank(const char *name, size_t slen, uint16_t *ret_alg, char *de
 KS_WUR int ks_rr_pcr(struct ks_release_request *req, uint16_t alg, uint64_t index,
                      const uint8_t *value, size_t len, char *detail, size_t dlen);
 
+/* The optional logs, in the order they are parsed: member name, size cap
+ * and where the decoded bytes go. */
+#define KS_RR_N_LOGS 3
+void ks_rr_log_slot(struct ks_release_request *req, size_t i, const char **ret_name,
+                    size_t *ret_max, uint8_t ***ret_buf, size_t **ret_len);
+
 /* Last step of a parse: the SHA-256 of the exact body (receipt, audit). */
 KS_WUR int ks_rr_finish(struct ks_release_request *req, const uint8_t *body, size_t len);
 
