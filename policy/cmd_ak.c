@@ -486,13 +486,9 @@ int ksctl_ak(int argc, char **argv)
 {
     struct ak_opts o;
     int ret;
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
-    if (ksctl_is_help(argv[1])) {
-        usage(stdout);
-        return 0;
+    int head = ksctl_group_head(argc, argv, usage);
+    if (head >= 0) {
+        return head;
     }
     const char *sub = argv[1];
     argc--;

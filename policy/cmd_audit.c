@@ -365,13 +365,9 @@ out:
 
 int ksctl_audit(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
-    if (ksctl_is_help(argv[1])) {
-        usage(stdout);
-        return 0;
+    int head = ksctl_group_head(argc, argv, usage);
+    if (head >= 0) {
+        return head;
     }
     if (strcmp(argv[1], "show") == 0) {
         return cmd_show(argc - 1, argv + 1);

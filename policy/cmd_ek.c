@@ -502,13 +502,9 @@ int ksctl_ek(int argc, char **argv)
         {"remove", "", 1, cmd_change},    {"makecredential", "enso", 0, cmd_makecredential},
     };
     struct ek_opts o;
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
-    if (ksctl_is_help(argv[1])) {
-        usage(stdout);
-        return 0;
+    int head = ksctl_group_head(argc, argv, usage);
+    if (head >= 0) {
+        return head;
     }
     for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
         if (strcmp(argv[1], subs[i].sub) == 0) {

@@ -423,13 +423,9 @@ out:
 
 int ksctl_key(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
-    if (ksctl_is_help(argv[1])) {
-        usage(stdout);
-        return 0;
+    int head = ksctl_group_head(argc, argv, usage);
+    if (head >= 0) {
+        return head;
     }
     if (strcmp(argv[1], "create") == 0) {
         return cmd_create(argc - 1, argv + 1, false);

@@ -282,3 +282,16 @@ bool ksctl_is_help(const char *arg)
 {
     return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0 || strcmp(arg, "help") == 0;
 }
+
+int ksctl_group_head(int argc, char **argv, void (*usage)(FILE *))
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (ksctl_is_help(argv[1])) {
+        usage(stdout);
+        return 0;
+    }
+    return -1;
+}

@@ -149,4 +149,10 @@ KS_WUR int ksctl_print_json(json_t *json);
  * first argument is --help / -h / help. */
 bool ksctl_is_help(const char *arg);
 
+/* The head every command group's dispatcher shares: no subcommand is a
+ * usage error (the group's usage on stderr, exit 2), --help / -h / help
+ * prints it on stdout (exit 0). Returns that exit status, or -1 when
+ * argv[1] is a subcommand to dispatch. */
+int ksctl_group_head(int argc, char **argv, void (*usage)(FILE *));
+
 #endif
