@@ -9,6 +9,7 @@
 #include "attest.h"
 #include "file_util.h"
 #include "hpke.h"
+#include "tpm_alg.h"
 #include "tpm_public.h"
 
 /* The release flow (DESIGN "Protocol" and "Reference loader path", step 2). */
@@ -164,6 +165,18 @@ int ks_attest_release(struct ks_tpm *tpm, struct ks_tpm_ak *ak, const struct ks_
     if (r == KS_OK) {
         r = ks_attest_response_parse(resp.body, resp.len, cfg->keys, cfg->n_keys, nonce, hpke_sk,
                                      ret);
+    }
+    /* What the receipt must say this release answered: these bytes, this
+     * key (a receipt spliced from another request is refused). */
+    if (r == KS_OK && ((r = ks_alg_hash(KS_ALG_SHA256, (const uint8_t *)body, body_len, NULL, 0,
+                                        (*ret)->request_sha256)) != KS_OK ||
+                       (r = ks_alg_hash(KS_ALG_SHA256, hpke_pk, KS_ATTEST_HPKE_PK_LEN, NULL, 0,
+                                        (*ret)->hpke_pk_sha256)) != KS_OK)) {
+        ks_attest_result_free(*ret);
+        *ret = NULL;
+    }
+    if (r == KS_OK) {
+        (*ret)->has_request = true;
     }
 out:
     if (ret_err) {

@@ -73,6 +73,13 @@ struct ks_attest_result {
     size_t receipt_payload_len;
     uint8_t *receipt_signature;
     size_t receipt_signature_len;
+    /* Set by ks_attest_release: SHA-256 of the exact request body sent and
+     * of the one-time HPKE public key, which the receipt must name
+     * (ks_statement_receipt_check). has_request false: not checked (a
+     * response parsed on its own). */
+    bool has_request;
+    uint8_t request_sha256[32];
+    uint8_t hpke_pk_sha256[32];
 };
 
 /* Wipes and frees the keys, frees the rest. NULL is a no-op. */

@@ -189,6 +189,14 @@ static bool keys_match(json_t *keys, const struct ks_attest_result *res)
     return true;
 }
 
+/* A receipt member naming a SHA-256 in lowercase hex equals `want`. */
+static bool hash_is(const json_t *v, const uint8_t want[32])
+{
+    char hex[65];
+    ks_hex_encode(want, 32, hex);
+    return json_is_string(v) && strcmp(json_string_value(v), hex) == 0;
+}
+
 int ks_statement_receipt_check(const uint8_t *spki, size_t spki_len,
                                const struct ks_attest_result *res, const char *ak_id)
 {
@@ -207,7 +215,10 @@ int ks_statement_receipt_check(const uint8_t *spki, size_t spki_len,
     json_t *ak = json_object_get(p, "ak_id");
     r = json_is_object(p) && json_is_integer(v) && json_integer_value(v) == 1 &&
                 json_is_string(ak) && strcmp(json_string_value(ak), ak_id) == 0 &&
-                keys_match(json_object_get(p, "keys"), res)
+                keys_match(json_object_get(p, "keys"), res) &&
+                (!res->has_request ||
+                 (hash_is(json_object_get(p, "request_sha256"), res->request_sha256) &&
+                  hash_is(json_object_get(p, "hpke_pk_sha256"), res->hpke_pk_sha256)))
             ? KS_OK
             : KS_ERR_RECEIPT_MISMATCH;
     json_decref(p);

@@ -51,8 +51,10 @@ KS_WUR int ks_statement_verify(const uint8_t *body, size_t len, const uint8_t *s
  * {"v": 1, "ak_id": ak_id, "keys": [{"name", "version", "share"?, ...}, ...],
  * ...} names exactly the keys of res (names and versions, any order), and
  * each entry's "share" ({"count", "index", "threshold"}) is absent for a
- * whole key of res and equal to res's share metadata for a share.
- * KS_ERR_RECEIPT_SIGNATURE, KS_ERR_RECEIPT_MISMATCH.
+ * whole key of res and equal to res's share metadata for a share; and, when
+ * res->has_request (ks_attest_release set it), "request_sha256" and
+ * "hpke_pk_sha256" are the SHA-256 of the body sent and of the one-time
+ * HPKE key. KS_ERR_RECEIPT_SIGNATURE, KS_ERR_RECEIPT_MISMATCH.
  */
 KS_WUR int ks_statement_receipt_check(const uint8_t *spki, size_t spki_len,
                                       const struct ks_attest_result *res, const char *ak_id);

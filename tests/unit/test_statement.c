@@ -244,6 +244,65 @@ static void test_receipt(void **state)
                      KS_ERR_INVALID_ARG);
 }
 
+/* A receipt with request_sha256 / hpke_pk_sha256 (as keyserverd writes
+ * them), checked against the hashes ks_attest_release keeps. */
+static struct ks_attest_result *bound_result(EVP_PKEY *key, const char *req_hex, const char *pk_hex)
+{
+    struct ks_attest_result *res = calloc(1, sizeof(*res));
+    json_t *p = json_pack("{s:i,s:s,s:s,s:o,s:s,s:s}", "v", 1, "keyserver", "ks", "ak_id", "000bak",
+                          "keys", key_list("weights-dek", 1, "req", 4), "request_sha256", req_hex,
+                          "hpke_pk_sha256", pk_hex);
+    char *s = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(p);
+    uint8_t *sig = NULL;
+    size_t sig_len = 0;
+    assert_int_equal(ks_receipt_sign(key, (uint8_t *)s, strlen(s), &sig, &sig_len), KS_OK);
+    res->receipt_payload = (uint8_t *)s;
+    res->receipt_payload_len = strlen(s);
+    res->receipt_signature = malloc(sig_len);
+    memcpy(res->receipt_signature, sig, sig_len);
+    res->receipt_signature_len = sig_len;
+    OPENSSL_free(sig);
+    res->n_keys = 2;
+    strcpy(res->keys[0].name, "weights-dek");
+    res->keys[0].version = 1;
+    strcpy(res->keys[1].name, "req");
+    res->keys[1].version = 4;
+    memset(res->request_sha256, 0x11, 32);
+    memset(res->hpke_pk_sha256, 0x22, 32);
+    res->has_request = true;
+    return res;
+}
+
+static void test_receipt_request_binding(void **state)
+{
+    struct keys *k = *state;
+    char h11[65], h22[65];
+    memset(h11, '1', 64);
+    memset(h22, '2', 64);
+    h11[64] = h22[64] = '\0';
+    struct ks_attest_result *res = bound_result(k->key, h11, h22);
+    assert_int_equal(ks_statement_receipt_check(k->spki, k->spki_len, res, "000bak"), KS_OK);
+    /* The receipt of another request body, or for another HPKE key. */
+    memset(res->request_sha256, 0x33, 32);
+    assert_int_equal(ks_statement_receipt_check(k->spki, k->spki_len, res, "000bak"),
+                     KS_ERR_RECEIPT_MISMATCH);
+    memset(res->request_sha256, 0x11, 32);
+    res->hpke_pk_sha256[31] ^= 1;
+    assert_int_equal(ks_statement_receipt_check(k->spki, k->spki_len, res, "000bak"),
+                     KS_ERR_RECEIPT_MISMATCH);
+    /* Not bound (a response parsed on its own): not checked. */
+    res->has_request = false;
+    assert_int_equal(ks_statement_receipt_check(k->spki, k->spki_len, res, "000bak"), KS_OK);
+    ks_attest_result_free(res);
+    /* A receipt without the members fails a bound result. */
+    res = result(k->key, "000bak", key_list("weights-dek", 1, "req", 4));
+    res->has_request = true;
+    assert_int_equal(ks_statement_receipt_check(k->spki, k->spki_len, res, "000bak"),
+                     KS_ERR_RECEIPT_MISMATCH);
+    ks_attest_result_free(res);
+}
+
 /* key_list() with a "share" object (as keyserverd writes it: sorted keys)
  * on weights-dek; share NULL: none. */
 static json_t *share_list(json_t *share)
@@ -305,6 +364,7 @@ int main(void)
         cmocka_unit_test(test_statement_refused),
         cmocka_unit_test(test_receipt),
         cmocka_unit_test(test_receipt_share),
+        cmocka_unit_test(test_receipt_request_binding),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
