@@ -147,8 +147,8 @@ int ks_rr_key_count(size_t n, char *detail, size_t dlen)
 int ks_rr_key(const char *s, size_t slen, size_t i, struct ks_release_request *req, char *detail,
               size_t dlen)
 {
-    struct ks_key_ref *ref = &req->keys[i];
-    if (i >= KS_RELEASE_MAX_KEYS || ks_key_ref_parse(s, slen, ref) != KS_OK) {
+    struct ks_key_ref *ref = i < KS_RELEASE_MAX_KEYS ? &req->keys[i] : NULL;
+    if (!ref || ks_key_ref_parse(s, slen, ref) != KS_OK) {
         msg(detail, dlen,
             "keys[%zu]: key name must match [A-Za-z0-9._-]{1,64}, optionally @VERSION", i);
         return KS_ERR_BAD_REQUEST;

@@ -43,9 +43,11 @@ static bool key_is(const cbor_item_t *k, const char *name)
     return cbor_string_length(k) == n && memcmp(cbor_string_handle(k), name, n) == 0;
 }
 
-/* A definite map whose keys are definite text strings, none twice (two
- * spellings of one name would be read one way here and another elsewhere). */
-static bool map_ok(const cbor_item_t *m, const char *what, char *detail, size_t dlen)
+/* A definite map of at most `max` members whose keys are definite text
+ * strings, none twice (two spellings of one name would be read one way here
+ * and another elsewhere). The bound comes first: the duplicate check is
+ * quadratic, and every map here has a handful of known members. */
+static bool map_ok(const cbor_item_t *m, const char *what, size_t max, char *detail, size_t dlen)
 {
     if (!cbor_isa_map(m) || !cbor_map_is_definite(m)) {
         msg(detail, dlen, "%s: expected a map of definite length", what);
@@ -53,6 +55,10 @@ static bool map_ok(const cbor_item_t *m, const char *what, char *detail, size_t 
     }
     const struct cbor_pair *p = cbor_map_handle(m);
     size_t n = cbor_map_size(m);
+    if (n > max) {
+        msg(detail, dlen, "%s: more than %zu members", what, max);
+        return false;
+    }
     for (size_t i = 0; i < n; i++) {
         if (!is_tstr(p[i].key)) {
             msg(detail, dlen, "%s: map keys must be text strings", what);
@@ -142,7 +148,7 @@ static int parse_keys(const cbor_item_t *v, struct ks_release_request *req, char
 static int parse_quote(const cbor_item_t *v, struct ks_release_request *req, char *detail,
                        size_t dlen)
 {
-    if (!map_ok(v, "quote", detail, dlen)) {
+    if (!map_ok(v, "quote", 2, detail, dlen)) {
         return KS_ERR_BAD_REQUEST;
     }
     const struct cbor_pair *p = cbor_map_handle(v);
@@ -170,7 +176,7 @@ static int parse_pcrs(const cbor_item_t *v, struct ks_release_request *req, char
                       size_t dlen)
 {
     ks_pcr_set_init(&req->pcrs);
-    if (!map_ok(v, "pcrs", detail, dlen) || cbor_map_size(v) == 0) {
+    if (!map_ok(v, "pcrs", KS_MAX_BANKS, detail, dlen) || cbor_map_size(v) == 0) {
         if (cbor_isa_map(v) && cbor_map_is_definite(v) && cbor_map_size(v) == 0) {
             msg(detail, dlen, "pcrs: expected a non-empty map {bank: {index: digest}}");
         }
@@ -403,7 +409,7 @@ int ks_release_request_parse_cbor(const uint8_t *body, size_t len, struct ks_rel
         r = KS_ERR_BAD_REQUEST;
         goto out;
     }
-    if (!map_ok(root, "body", detail, dlen)) {
+    if (!map_ok(root, "body", sizeof(ks_rr_members) / sizeof(ks_rr_members[0]), detail, dlen)) {
         r = KS_ERR_BAD_REQUEST;
         goto out;
     }

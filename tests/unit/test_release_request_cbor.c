@@ -330,6 +330,25 @@ static void v_quote_extra(struct w *w)
     tstr(w, "extra");
     bstr(w, 2, 10);
 }
+static void v_quote_other(struct w *w)
+{
+    head(w, 5, 2);
+    tstr(w, "attest");
+    bstr(w, 1, 10);
+    tstr(w, "sig");
+    bstr(w, 2, 10);
+}
+static void v_pcrs_five_banks(struct w *w)
+{
+    static const char *const banks[] = {"sha1", "sha256", "sha384", "sha512", "sm3_256"};
+    head(w, 5, 5);
+    for (int i = 0; i < 5; i++) {
+        tstr(w, banks[i]);
+        head(w, 5, 1);
+        head(w, 0, 0);
+        bstr(w, 0, 32);
+    }
+}
 static void v_quote_big(struct w *w)
 {
     head(w, 5, 2);
@@ -446,7 +465,9 @@ static const struct {
     {NULL, "keys", v_keys_bad, "keys[0]: key name must match"},
     {NULL, "keys", v_keys_map, "keys: expected an array"},
     {NULL, "quote", v_quote_nosig, "quote: signature missing"},
-    {NULL, "quote", v_quote_extra, "quote: unknown member"},
+    {NULL, "quote", v_quote_extra, "quote: more than 2 members"},
+    {NULL, "quote", v_quote_other, "quote: unknown member"},
+    {NULL, "pcrs", v_pcrs_five_banks, "pcrs: more than 4 members"},
     {NULL, "quote", v_quote_big, "quote.attest: must decode to 1..4096 bytes, got 4097"},
     {NULL, "quote", v_quote_emptysig, "quote.signature: must decode to 1..1024 bytes, got 0"},
     {NULL, "quote", v_nonce, "quote: expected a map"},
@@ -588,6 +609,17 @@ static void test_syntax(void **state)
             "e");
     bstr(d, 0, 1);
     expect(d->buf, d->n, "text strings must be UTF-8");
+    /* A top-level map with more members than a request has (checked before
+     * the quadratic duplicate check). */
+    d->n = 0;
+    head(d, 5, 10);
+    for (int i = 0; i < 10; i++) {
+        char name[8];
+        snprintf(name, sizeof(name), "m%d", i);
+        tstr(d, name);
+        head(d, 0, 0);
+    }
+    expect(d->buf, d->n, "body: more than 9 members");
     /* Too many items: an array of 5000 zeros. */
     d->n = 0;
     head(d, 4, 5000);
