@@ -610,6 +610,29 @@ KS_WUR int ks_store_release_audit(struct ks_store *s, const struct ks_audit_entr
                                   const struct ks_store_quote_clock *clock, int64_t *ret_seq,
                                   uint8_t ret_hash[KS_STORE_HASH_LEN]);
 
+/* One release decision of a batch: its audit entry and, for a grant, the
+ * quote's clock (as for ks_store_release_audit); result, seq and hash are
+ * filled in. */
+struct ks_store_release_item {
+    const struct ks_audit_entry *entry;
+    const struct ks_store_quote_clock *clock;
+    int result; /* KS_OK: the row is committed; else why nothing was written */
+    int64_t seq;
+    uint8_t hash[KS_STORE_HASH_LEN];
+    char errmsg[512]; /* the store's message when result < 0 */
+};
+
+/*
+ * Group commit: the items of ks_store_release_audit in ONE transaction and
+ * one fsync, in order, each under its own savepoint (an item refused on its
+ * own, a clock rollback, writes nothing and leaves the others). Returns
+ * KS_OK when the transaction committed (then each item's result says
+ * whether its row is in it) or the error that wrote nothing, which every
+ * item's result then carries too.
+ */
+KS_WUR int ks_store_release_audit_batch(struct ks_store *s, struct ks_store_release_item *items,
+                                        size_t n);
+
 /* A stored row; the strings are valid during the callback only. */
 struct ks_audit_row {
     int64_t seq;

@@ -16,6 +16,10 @@ void ks_ep_metrics(struct ks_server_ctx *ctx, const struct ks_http_request *req,
         .nonce_cache = ks_nonce_cache_count(ctx->nonces, now),
         .uptime_s = now >= ctx->started_at ? now - ctx->started_at : 0,
     };
+    unsigned long long rows = 0, commits = 0;
+    ks_audit_batcher_counts(ctx->audit_batcher, &rows, &commits);
+    g.audit_rows = rows;
+    g.audit_commits = commits;
     int r = ks_metrics_render(&ctx->metrics, &g, &text, &len);
     if (r != KS_OK) {
         ks_http_reply_error(reply, r, "cannot render metrics");

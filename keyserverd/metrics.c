@@ -162,9 +162,17 @@ int ks_metrics_render(const struct ks_metrics *m, const struct ks_metrics_gauges
                 "keyserverd_nonce_cache_entries %llu\n"
                 "# HELP keyserverd_uptime_seconds Seconds since start.\n"
                 "# TYPE keyserverd_uptime_seconds gauge\n"
-                "keyserverd_uptime_seconds %llu\n",
+                "keyserverd_uptime_seconds %llu\n"
+                "# HELP keyserverd_audit_release_rows_total Release audit rows committed.\n"
+                "# TYPE keyserverd_audit_release_rows_total counter\n"
+                "keyserverd_audit_release_rows_total %llu\n"
+                "# HELP keyserverd_audit_commits_total Transactions (fsyncs) that committed "
+                "them (group commit).\n"
+                "# TYPE keyserverd_audit_commits_total counter\n"
+                "keyserverd_audit_commits_total %llu\n",
                 (unsigned long long)g->connections, (unsigned long long)g->in_flight,
-                (unsigned long long)g->nonce_cache, (unsigned long long)g->uptime_s);
+                (unsigned long long)g->nonce_cache, (unsigned long long)g->uptime_s,
+                (unsigned long long)g->audit_rows, (unsigned long long)g->audit_commits);
     }
     if (fclose(f) != 0 || !buf) {
         free(buf);

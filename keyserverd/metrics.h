@@ -53,6 +53,8 @@ struct ks_metrics_gauges {
     uint64_t in_flight;   /* requests being handled */
     uint64_t nonce_cache; /* unexpired nonces in the replay cache */
     uint64_t uptime_s;
+    uint64_t audit_rows;    /* release audit rows committed (counter) */
+    uint64_t audit_commits; /* the transactions that committed them (counter) */
 };
 
 void ks_metrics_init(struct ks_metrics *m);

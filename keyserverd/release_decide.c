@@ -252,9 +252,10 @@ static char *audit_detail(const struct decision *d)
     return s;
 }
 
-static int audit(struct ks_store *store, const struct ks_release_request *req, struct decision *d,
+static int audit(struct ks_server_ctx *ctx, struct ks_store *store,
+                 const struct ks_release_request *req, struct decision *d,
                  enum ks_audit_outcome outcome, const struct ks_store_quote_clock *clock,
-                 int64_t *ret_seq, uint8_t ret_hash[KS_STORE_HASH_LEN])
+                 int64_t *ret_seq, uint8_t ret_hash[KS_STORE_HASH_LEN], char *errmsg, size_t errlen)
 {
     char *detail = audit_detail(d);
     struct ks_audit_entry e = {
@@ -268,8 +269,16 @@ static int audit(struct ks_store *store, const struct ks_release_request *req, s
         .detail = detail,
     };
     /* A grant also records the quote's clock for the AK, in the same
-     * transaction (one write per release). */
-    int r = ks_store_release_audit(store, &e, clock, ret_seq, ret_hash);
+     * transaction; the row is on disk, committed with the rows of the
+     * releases decided meanwhile, before this returns. */
+    struct ks_store_release_item item = {.entry = &e, .clock = clock};
+    int r = ks_audit_batcher_commit(ctx->audit_batcher, store, &item);
+    if (r == KS_OK) {
+        *ret_seq = item.seq;
+        memcpy(ret_hash, item.hash, KS_STORE_HASH_LEN);
+    } else if (errmsg) {
+        snprintf(errmsg, errlen, "%s", item.errmsg);
+    }
     free(detail);
     return r;
 }
@@ -354,7 +363,7 @@ int ks_release_decide(struct ks_server_ctx *ctx, const struct ks_release_request
     if (!ctx || !req || !res || req->n_keys == 0 || req->n_keys > KS_RELEASE_MAX_KEYS) {
         return KS_ERR_INVALID_ARG;
     }
-    if (!ctx->master_key || !ctx->receipt_key || !ctx->ak_cache) {
+    if (!ctx->master_key || !ctx->receipt_key || !ctx->ak_cache || !ctx->audit_batcher) {
         return KS_ERR_INTERNAL; /* not initialised: release nothing */
     }
     struct decision *d = calloc(1, sizeof(*d));
@@ -444,10 +453,11 @@ int ks_release_decide(struct ks_server_ctx *ctx, const struct ks_release_request
         .restart_count = d->info.restart_count,
         .enforce = d->clock_rule,
     };
-    r = audit(store, req, d, KS_AUDIT_GRANTED, &clock, &seq, hash);
+    char why[512] = "";
+    r = audit(ctx, store, req, d, KS_AUDIT_GRANTED, &clock, &seq, hash, why, sizeof(why));
     if (r == KS_ERR_AK_CLOCK_ROLLBACK) {
         /* A concurrent release of this AK recorded a newer quote. */
-        set_reason(d, "rule tpm_clock: %s", ks_store_errmsg(store));
+        set_reason(d, "rule tpm_clock: %s", why);
         r = KS_ERR_POLICY_DENIED;
         goto refuse;
     }
@@ -470,10 +480,10 @@ int ks_release_decide(struct ks_server_ctx *ctx, const struct ks_release_request
 
 refuse:
     ks_release_result_clear(res);
-    if (audit(store, req, d,
+    if (audit(ctx, store, req, d,
               r == KS_ERR_NOMEM || r == KS_ERR_INTERNAL || r == KS_ERR_CRYPTO ? KS_AUDIT_FAILED
                                                                               : KS_AUDIT_REFUSED,
-              NULL, &seq, hash) < 0) {
+              NULL, &seq, hash, NULL, 0) < 0) {
         /* Still refused; the caller logs the reason. */
     }
 out_noaudit:

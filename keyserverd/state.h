@@ -25,6 +25,7 @@
 #include "ks_error.h"
 #include "db/store.h"
 #include "keyserverd/ak_cache.h"
+#include "keyserverd/audit_batch.h"
 #include "keyserverd/ks_config.h"
 #include "keyserverd/log.h"
 #include "keyserverd/metrics.h"
@@ -50,8 +51,9 @@ struct ks_server_ctx {
     size_t receipt_spki_len;
     struct ks_master_key *master_key; /* unwraps key material at release */
     struct ks_ak_cache *ak_cache;
-    unsigned app_pcr;        /* cfg->app_pcr */
-    pthread_key_t store_key; /* per-thread struct ks_store * */
+    struct ks_audit_batcher *audit_batcher; /* group commit of release rows */
+    unsigned app_pcr;                       /* cfg->app_pcr */
+    pthread_key_t store_key;                /* per-thread struct ks_store * */
     bool store_key_ok;
 
     uint64_t started_at;     /* Unix seconds */

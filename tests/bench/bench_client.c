@@ -313,6 +313,26 @@ int ks_bench_conn_health(struct ks_bench_conn *c)
     return c ? perform(c, "/v1/health", NULL, 0, false) : KS_ERR_INVALID_ARG;
 }
 
+int ks_bench_conn_metric(struct ks_bench_conn *c, const char *name, double *ret)
+{
+    if (!c || !name || !ret) {
+        return KS_ERR_INVALID_ARG;
+    }
+    int r = perform(c, "/metrics", NULL, 0, false);
+    if (r < 0) {
+        return r;
+    }
+    size_t n = strlen(name);
+    for (const char *line = c->resp; line && *line; line = strchr(line, '\n')) {
+        line += *line == '\n';
+        if (strncmp(line, name, n) == 0 && line[n] == ' ') {
+            *ret = strtod(line + n + 1, NULL);
+            return KS_OK;
+        }
+    }
+    return KS_ERR_NOT_FOUND;
+}
+
 /* A base64 member of a JSON object, decoded to exactly `n` bytes (n > 0) or
  * at most `max` bytes (n == 0). */
 static int b64_member(json_t *o, const char *name, uint8_t *out, size_t n, size_t max,

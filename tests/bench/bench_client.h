@@ -61,6 +61,10 @@ KS_WUR int ks_bench_conn_health(struct ks_bench_conn *c);
  * when the released key does not open or differs. */
 KS_WUR int ks_bench_conn_release(struct ks_bench_conn *c);
 
+/* GET /metrics: the value of the unlabelled sample `name`
+ * (KS_ERR_NOT_FOUND when there is none). */
+KS_WUR int ks_bench_conn_metric(struct ks_bench_conn *c, const char *name, double *ret);
+
 /* How many TCP connections this handle has opened so far (1 after the first
  * request while keep-alive holds). */
 long ks_bench_conn_connects(const struct ks_bench_conn *c);

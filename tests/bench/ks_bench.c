@@ -488,6 +488,23 @@ static int phase_held(struct run *run, const struct ks_bench_server *srv, unsign
 
 /* ---- one AK kind ----------------------------------------------------------- */
 
+/* keyserverd's group commit: release audit rows per transaction (fsync). */
+static void print_audit_batching(const struct ks_bench_target *t)
+{
+    struct ks_bench_conn *c = NULL;
+    double rows = 0, commits = 0;
+    if (ks_bench_conn_new(t, &c) == KS_OK &&
+        ks_bench_conn_metric(c, "keyserverd_audit_release_rows_total", &rows) == KS_OK &&
+        ks_bench_conn_metric(c, "keyserverd_audit_commits_total", &commits) == KS_OK &&
+        commits > 0) {
+        printf("  audit: %.0f release rows in %.0f commits, %.2f rows per fsync\n", rows, commits,
+               rows / commits);
+    } else {
+        printf("  audit: /metrics has no group-commit counters\n");
+    }
+    ks_bench_conn_free(c);
+}
+
 static void print_phase(const char *name, const struct phase *ph)
 {
     double rate = ph->seconds > 0 ? (double)ph->ok / ph->seconds : 0;
@@ -576,6 +593,7 @@ static int bench_one(const struct opts *o, enum ks_soft_ak_kind kind, const uint
     printf("  %u conns: %u established at the server while idle, %zu released after %.1f s "
            "idle, %zu errors\n",
            o->conns, res->conns_established, res->conn_ok, o->idle, res->conn_errors);
+    print_audit_batching(&t);
     if ((r = ks_bench_server_hwm_kib(&srv, &res->hwm_kib)) < 0) {
         goto out;
     }

@@ -202,6 +202,67 @@ static void test_release_audit_clock(void **state)
     assert_int_equal(ks_store_release_audit(f->s, &e, &c, &seq, hash), KS_ERR_INVALID_ARG);
 }
 
+/* Group commit: three rows in one transaction, the middle one refused on
+ * its own (an enforced clock rollback) and leaving nothing behind, the
+ * others committed with consecutive seqs and a chain that verifies. */
+static void test_release_audit_batch(void **state)
+{
+    struct fx *f = *state;
+    uint8_t pub[4] = {1, 2, 3, 4};
+    assert_int_equal(ks_store_ak_add(f->s, ACTOR, AK1, pub, sizeof(pub), NULL), KS_OK);
+    struct ks_audit_entry e = {
+        .actor = "keyserverd", .event = "release", .ak_id = AK1, .outcome = KS_AUDIT_GRANTED};
+    struct ks_audit_entry refused = e;
+    refused.outcome = KS_AUDIT_REFUSED;
+    struct ks_store_quote_clock newer = {.clock = 5000, .enforce = true};
+    struct ks_store_quote_clock older = {.clock = 4000, .enforce = true};
+    struct ks_store_release_item items[3] = {
+        {.entry = &e, .clock = &newer},
+        {.entry = &e, .clock = &older},
+        {.entry = &refused},
+    };
+    sqlite3 *db = raw_open(f);
+    int before = raw_int(db, "SELECT count(*) FROM audit");
+    assert_int_equal(ks_store_release_audit_batch(f->s, items, 3), KS_OK);
+    assert_int_equal(items[0].result, KS_OK);
+    assert_int_equal(items[1].result, KS_ERR_AK_CLOCK_ROLLBACK);
+    assert_non_null(strstr(items[1].errmsg, "clock"));
+    assert_int_equal(items[2].result, KS_OK);
+    assert_int_equal(items[2].seq, items[0].seq + 1);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM audit"), before + 2);
+    assert_int_equal(raw_int(db, "SELECT last_clock FROM aks"), 5000);
+    struct ks_audit_verify av;
+    assert_int_equal(ks_store_audit_verify(f->s, &av), KS_OK);
+    assert_int_equal(av.bad_seq, 0);
+    assert_memory_equal(av.last_hash, items[2].hash, KS_STORE_HASH_LEN);
+
+    /* A batch whose transaction cannot start (another writer holds the
+     * lock) writes nothing and every item says why. */
+    assert_int_equal(raw_exec(db, "BEGIN IMMEDIATE"), SQLITE_OK);
+    assert_int_equal(ks_store_set_busy_timeout(f->s, 0), KS_OK);
+    items[1].clock = &newer;
+    assert_int_equal(ks_store_release_audit_batch(f->s, items, 3), KS_ERR_DB_BUSY);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(items[i].result, KS_ERR_DB_BUSY);
+        assert_non_null(strstr(items[i].errmsg, "write lock"));
+    }
+    assert_int_equal(raw_exec(db, "ROLLBACK"), SQLITE_OK);
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM audit"), before + 2);
+    sqlite3_close(db);
+
+    /* Arguments: nothing to do, no entry, a clock without an AK. */
+    assert_int_equal(ks_store_release_audit_batch(NULL, items, 1), KS_ERR_INVALID_ARG);
+    assert_int_equal(ks_store_release_audit_batch(f->s, NULL, 1), KS_ERR_INVALID_ARG);
+    assert_int_equal(ks_store_release_audit_batch(f->s, items, 0), KS_ERR_INVALID_ARG);
+    struct ks_store_release_item bad[2] = {{.entry = &e}, {.entry = NULL}};
+    assert_int_equal(ks_store_release_audit_batch(f->s, bad, 2), KS_ERR_INVALID_ARG);
+    assert_int_equal(bad[0].result, KS_ERR_INVALID_ARG);
+    struct ks_audit_entry no_ak = refused;
+    no_ak.ak_id = NULL;
+    struct ks_store_release_item bad2 = {.entry = &no_ak, .clock = &newer};
+    assert_int_equal(ks_store_release_audit_batch(f->s, &bad2, 1), KS_ERR_INVALID_ARG);
+}
+
 /* A version 3 database with PCR rules upgrades: rules and ids kept, the
  * draft-only triggers still there. */
 static void test_migration_keeps_rules(void **state)
@@ -344,6 +405,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_add_remove_and_shapes, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_set_draft_history_rollback, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_release_audit_clock, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_release_audit_batch, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_migration_keeps_rules, fx_setup, fx_teardown),
         cmocka_unit_test(test_json_codec),
     };
