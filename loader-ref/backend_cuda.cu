@@ -34,7 +34,12 @@ extern "C" {
  * (the current device is per host thread).
  */
 
-#define LANE_SLOTS 2
+/* Slots per unseal worker; -DKS_CUDA_LANE_SLOTS=N to measure others
+ * (tests/gpu/check.sh: NVCC_EXTRA). */
+#ifndef KS_CUDA_LANE_SLOTS
+#define KS_CUDA_LANE_SLOTS 2
+#endif
+#define LANE_SLOTS KS_CUDA_LANE_SLOTS
 #define WRITE_SLOTS 4
 #define WRITE_PIECE (4u * 1024 * 1024)
 #define SLOT_MIN 4096u

@@ -31,7 +31,7 @@
 #                   and a failure-injection sweep over every runtime call
 #   --asan          with --emulate: AddressSanitizer and UBSan
 # Environment: NVCC (default: nvcc in PATH, else /usr/local/cuda/bin/nvcc),
-# CC (cc), CXX (c++, --emulate), NVCC_ARCH (default: the GPU's compute
+# CC (cc), CXX (c++, --emulate), NVCC_EXTRA (more nvcc flags), NVCC_ARCH (default: the GPU's compute
 # capability from nvidia-smi, else sm_80 + sm_90 + compute_90 PTX),
 # KS_GPU_BUILD (build directory, default $TMPDIR/ks-gpu-check).
 
@@ -191,7 +191,7 @@ for f in $C_SRCS tests/gpu/bench_cuda.c; do
 done
 for f in $CU_SRCS; do
     o=$(obj "$f")
-    run "$NVCC" -std=c++17 -O2 -lineinfo $NVCC_ARCH -Xcompiler -Wall,-Wextra,-Wno-unused-parameter \
+    run "$NVCC" -std=c++17 -O2 -lineinfo $NVCC_ARCH ${NVCC_EXTRA:-} -Xcompiler -Wall,-Wextra,-Wno-unused-parameter \
         $INC -c "$SRC/$f" -o "$o"
     objs="$objs $o"
 done
