@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "db/store_internal.h"
+#include "db/store_list.h"
 
 const char *ks_ak_state_name(enum ks_ak_state state)
 {
@@ -216,59 +217,40 @@ int ks_store_ak_revoke(struct ks_store *s, const char *actor, const char *ak_id,
     return ks_store_in_write_tx(s, ak_revoke_tx, &a);
 }
 
+static int ak_list_row(struct ks_store *s, sqlite3_stmt *st, void *elem, void *arg)
+{
+    struct ks_store_ak_info *a = elem;
+    int r;
+    (void)arg;
+    if ((r = ks_store_col_text(s, st, 0, a->id, sizeof(a->id))) < 0 ||
+        (r = ks_store_ak_state_parse((const char *)sqlite3_column_text(st, 1), &a->state)) < 0 ||
+        (r = ks_store_col_text(s, st, 2, a->ek_name, sizeof(a->ek_name))) < 0 ||
+        (r = ks_store_col_text(s, st, 3, a->vouched_by, sizeof(a->vouched_by))) < 0) {
+        return r;
+    }
+    a->created_at = sqlite3_column_int64(st, 4);
+    a->last_attested_at = sqlite3_column_int64(st, 5);
+    return KS_OK;
+}
+
 int ks_store_ak_list(struct ks_store *s, struct ks_store_ak_info **ret, size_t *ret_n)
 {
     if (!s || !ret || !ret_n) {
         return KS_ERR_INVALID_ARG;
     }
-    struct ks_store_ak_info *list = NULL;
-    size_t n = 0, cap = 0;
+    struct ks_store_list l = KS_STORE_LIST_INIT(struct ks_store_ak_info);
     STMT_AUTO sqlite3_stmt *st = NULL;
     int r = ks_store_stmt(s, STMT_AK_LIST,
                           "SELECT id, state, ek_name, vouched_by, created_at, last_attested_at "
                           "FROM aks ORDER BY id",
                           &st);
-    if (r < 0) {
+    if (r < 0 || (r = ks_store_list_read(s, st, "ak list", &l, ak_list_row, NULL)) < 0) {
+        ks_store_list_clear(&l, NULL);
         return r;
     }
-    for (;;) {
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE) {
-            break;
-        }
-        if (rc != SQLITE_ROW) {
-            r = ks_store_sqlerr(s, rc, "ak list");
-            goto out;
-        }
-        if (n == cap) {
-            cap = cap ? 2 * cap : 16;
-            struct ks_store_ak_info *nl = realloc(list, cap * sizeof(*list));
-            if (!nl) {
-                r = KS_ERR_NOMEM;
-                goto out;
-            }
-            list = nl;
-        }
-        struct ks_store_ak_info *a = &list[n];
-        memset(a, 0, sizeof(*a));
-        if ((r = ks_store_col_text(s, st, 0, a->id, sizeof(a->id))) < 0 ||
-            (r = ks_store_ak_state_parse((const char *)sqlite3_column_text(st, 1), &a->state)) <
-                0 ||
-            (r = ks_store_col_text(s, st, 2, a->ek_name, sizeof(a->ek_name))) < 0 ||
-            (r = ks_store_col_text(s, st, 3, a->vouched_by, sizeof(a->vouched_by))) < 0) {
-            goto out;
-        }
-        a->created_at = sqlite3_column_int64(st, 4);
-        a->last_attested_at = sqlite3_column_int64(st, 5);
-        n++;
-    }
-    *ret = list;
-    *ret_n = n;
-    list = NULL;
-    r = KS_OK;
-out:
-    free(list);
-    return r;
+    *ret = l.items;
+    *ret_n = l.n;
+    return KS_OK;
 }
 
 struct ak_quote_args {

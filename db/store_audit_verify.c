@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "db/store_internal.h"
+#include "db/store_list.h"
 
 /* Fill a row from the current result row of a query selecting
  * KS_KS_AUDIT_COLUMNS (strings point into SQLite). */
@@ -65,75 +66,66 @@ int ks_store_audit_foreach(struct ks_store *s, const struct ks_audit_filter *f, 
         (r = ks_store_bind_int64(s, st, 8, f->limit > 0 ? f->limit : -1)) < 0) {
         return r;
     }
-    for (;;) {
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE) {
-            return KS_OK;
-        }
-        if (rc != SQLITE_ROW) {
-            return ks_store_sqlerr(s, rc, "audit select");
-        }
-        struct ks_audit_row row;
-        if ((r = ks_store_audit_row_read(s, st, &row)) < 0) {
-            return r;
-        }
-        if ((r = cb(&row, ctx)) != 0) {
-            return r;
-        }
+    return ks_store_audit_each(s, st, "audit select", cb, ctx);
+}
+
+struct walk {
+    struct ks_audit_verify *res;
+    int64_t expect_seq;
+    uint8_t expect_prev[KS_STORE_HASH_LEN];
+};
+
+/* One row of the chain: it must follow the previous one (seq, prev_hash)
+ * and hash to its row_hash. */
+static int walk_row(struct ks_store *s, sqlite3_stmt *st, void *arg)
+{
+    struct walk *w = arg;
+    struct ks_audit_verify *res = w->res;
+    struct ks_audit_row row;
+    uint8_t h[KS_STORE_HASH_LEN];
+    int r = ks_store_audit_row_read(s, st, &row);
+    if (r == KS_OK) {
+        r = ks_store_audit_row_hash(&row, h);
     }
+    if (r == KS_ERR_DB_CORRUPT ||
+        (r == KS_OK && (row.seq != w->expect_seq + 1 ||
+                        memcmp(row.prev_hash, w->expect_prev, KS_STORE_HASH_LEN) != 0 ||
+                        memcmp(h, row.row_hash, KS_STORE_HASH_LEN) != 0))) {
+        res->bad_seq = row.seq;
+        return ks_store_fail(s, KS_ERR_AUDIT_CHAIN, "audit chain broken at seq %lld",
+                             (long long)row.seq);
+    }
+    if (r < 0) {
+        return r;
+    }
+    if (res->rows == 0) {
+        res->first_seq = row.seq;
+    }
+    res->rows++;
+    res->last_seq = row.seq;
+    memcpy(res->last_hash, row.row_hash, KS_STORE_HASH_LEN);
+    w->expect_seq = row.seq;
+    memcpy(w->expect_prev, row.row_hash, KS_STORE_HASH_LEN);
+    return KS_OK;
 }
 
 /* Walk the chain inside the caller's transaction. */
 static int audit_walk(struct ks_store *s, struct ks_audit_verify *res)
 {
-    int64_t expect_seq = 0;
-    uint8_t expect_prev[KS_STORE_HASH_LEN];
+    struct walk w = {.res = res};
     memset(res, 0, sizeof(*res));
-    int r = ks_store_audit_anchor_get(s, &expect_seq, expect_prev);
+    int r = ks_store_audit_anchor_get(s, &w.expect_seq, w.expect_prev);
     if (r < 0) {
         return r;
     }
-    memcpy(res->last_hash, expect_prev, KS_STORE_HASH_LEN);
+    memcpy(res->last_hash, w.expect_prev, KS_STORE_HASH_LEN);
     STMT_AUTO sqlite3_stmt *st = NULL;
     r = ks_store_stmt(s, STMT_AUDIT_ALL, "SELECT " KS_AUDIT_COLUMNS " FROM audit ORDER BY seq",
                       &st);
     if (r < 0) {
         return r;
     }
-    for (;;) {
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE) {
-            return KS_OK;
-        }
-        if (rc != SQLITE_ROW) {
-            return ks_store_sqlerr(s, rc, "audit walk");
-        }
-        struct ks_audit_row row;
-        uint8_t h[KS_STORE_HASH_LEN];
-        r = ks_store_audit_row_read(s, st, &row);
-        if (r == KS_OK) {
-            r = ks_store_audit_row_hash(&row, h);
-        }
-        if (r == KS_ERR_DB_CORRUPT ||
-            (r == KS_OK && (row.seq != expect_seq + 1 ||
-                            memcmp(row.prev_hash, expect_prev, KS_STORE_HASH_LEN) != 0 ||
-                            memcmp(h, row.row_hash, KS_STORE_HASH_LEN) != 0))) {
-            res->bad_seq = row.seq;
-            return ks_store_fail(s, KS_ERR_AUDIT_CHAIN, "audit chain broken at seq %lld",
-                                 (long long)row.seq);
-        }
-        if (r < 0) {
-            return r;
-        }
-        if (res->rows == 0) {
-            res->first_seq = row.seq;
-        }
-        res->rows++;
-        res->last_seq = row.seq;
-        memcpy(res->last_hash, row.row_hash, KS_STORE_HASH_LEN);
-        expect_seq = row.seq;
-        memcpy(expect_prev, row.row_hash, KS_STORE_HASH_LEN);
-    }
+    return ks_store_each_row(s, st, "audit walk", walk_row, &w);
 }
 
 int ks_store_audit_verify(struct ks_store *s, struct ks_audit_verify *ret)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "db/store_enroll_internal.h"
+#include "db/store_list.h"
 
 /* EKs as admins see and manage them (enrollment, migration 3): list, show,
  * approve, revoke, remove. Whether an AK may be used is decided from the
@@ -45,49 +46,28 @@ static int ek_row(struct ks_store *s, sqlite3_stmt *st, struct ks_store_ek_info 
     return KS_OK;
 }
 
+static int ek_list_row(struct ks_store *s, sqlite3_stmt *st, void *elem, void *arg)
+{
+    (void)arg;
+    return ek_row(s, st, elem);
+}
+
 int ks_store_ek_list(struct ks_store *s, struct ks_store_ek_info **ret, size_t *ret_n)
 {
     if (!s || !ret || !ret_n) {
         return KS_ERR_INVALID_ARG;
     }
-    struct ks_store_ek_info *list = NULL;
-    size_t n = 0, cap = 0;
+    struct ks_store_list l = KS_STORE_LIST_INIT(struct ks_store_ek_info);
     STMT_AUTO sqlite3_stmt *st = NULL;
     int r =
         ks_store_estmt(s, STMT_EKX_LIST, "SELECT " EK_COLUMNS " FROM eks e ORDER BY e.name", &st);
-    if (r < 0) {
+    if (r < 0 || (r = ks_store_list_read(s, st, "ek list", &l, ek_list_row, NULL)) < 0) {
+        ks_store_list_clear(&l, NULL);
         return r;
     }
-    for (;;) {
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE) {
-            break;
-        }
-        if (rc != SQLITE_ROW) {
-            r = ks_store_sqlerr(s, rc, "ek list");
-            goto out;
-        }
-        if (n == cap) {
-            cap = cap ? 2 * cap : 16;
-            struct ks_store_ek_info *nl = realloc(list, cap * sizeof(*list));
-            if (!nl) {
-                r = KS_ERR_NOMEM;
-                goto out;
-            }
-            list = nl;
-        }
-        if ((r = ek_row(s, st, &list[n])) < 0) {
-            goto out;
-        }
-        n++;
-    }
-    *ret = list;
-    *ret_n = n;
-    list = NULL;
-    r = KS_OK;
-out:
-    free(list);
-    return r;
+    *ret = l.items;
+    *ret_n = l.n;
+    return KS_OK;
 }
 
 int ks_store_ek_get(struct ks_store *s, const char *ek_name, struct ks_store_ek_info *ret,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "db/store_enroll_internal.h"
+#include "db/store_list.h"
 
 /* Trusted EK CAs and their CRLs (tables ek_cas, ek_ca_crls; migration 3).
  * The store keeps bytes; lib/ekcert parses and checks them. */
@@ -197,11 +198,30 @@ int ks_store_ekca_remove(struct ks_store *s, const char *actor, int64_t id, size
     return r;
 }
 
+static int ekca_row(struct ks_store *s, sqlite3_stmt *st, void *elem, void *arg)
+{
+    struct ks_store_ekca *c = elem;
+    int r;
+    (void)arg;
+    c->id = sqlite3_column_int64(st, 0);
+    c->auto_approve = sqlite3_column_int(st, 2) == 1;
+    c->added_at = sqlite3_column_int64(st, 4);
+    c->n_eks = (uint32_t)sqlite3_column_int64(st, 6);
+    c->crl_this_update = sqlite3_column_int64(st, 7);
+    c->crl_next_update = sqlite3_column_int64(st, 8);
+    c->has_crl = sqlite3_column_int(st, 9) == 1;
+    if ((r = ks_store_col_text(s, st, 1, c->subject, sizeof(c->subject))) < 0 ||
+        (r = ks_store_col_text(s, st, 3, c->added_by, sizeof(c->added_by))) < 0 ||
+        (r = ks_store_col_blob(s, st, 5, KS_STORE_MAX_BLOB, &c->cert, &c->cert_len)) < 0) {
+        return r;
+    }
+    return KS_OK;
+}
+
 /* Read the CAs with the current statement (inside the caller's read). */
 static int ekca_read(struct ks_store *s, struct ks_store_ekca **ret, size_t *ret_n)
 {
-    struct ks_store_ekca *list = NULL;
-    size_t n = 0, cap = 0;
+    struct ks_store_list l = KS_STORE_LIST_INIT(struct ks_store_ekca);
     STMT_AUTO sqlite3_stmt *st = NULL;
     int r =
         ks_store_estmt(s, STMT_EKCA_LIST,
@@ -213,51 +233,14 @@ static int ekca_read(struct ks_store *s, struct ks_store_ekca **ret, size_t *ret
                        "EXISTS (SELECT 1 FROM ek_ca_crls l WHERE l.ca_id = c.id) "
                        "FROM ek_cas c ORDER BY c.id",
                        &st);
-    if (r < 0) {
+    if (r < 0 || (r = ks_store_list_read(s, st, "ekca list", &l, ekca_row, NULL)) < 0) {
+        /* (the element that failed is counted, zeroed where not filled) */
+        ks_store_ekca_list_free(l.items, l.n);
         return r;
     }
-    for (;;) {
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE) {
-            break;
-        }
-        if (rc != SQLITE_ROW) {
-            r = ks_store_sqlerr(s, rc, "ekca list");
-            goto out;
-        }
-        if (n == cap) {
-            cap = cap ? 2 * cap : 8;
-            struct ks_store_ekca *nl = realloc(list, cap * sizeof(*list));
-            if (!nl) {
-                r = KS_ERR_NOMEM;
-                goto out;
-            }
-            list = nl;
-        }
-        struct ks_store_ekca *c = &list[n];
-        memset(c, 0, sizeof(*c));
-        n++;
-        c->id = sqlite3_column_int64(st, 0);
-        c->auto_approve = sqlite3_column_int(st, 2) == 1;
-        c->added_at = sqlite3_column_int64(st, 4);
-        c->n_eks = (uint32_t)sqlite3_column_int64(st, 6);
-        c->crl_this_update = sqlite3_column_int64(st, 7);
-        c->crl_next_update = sqlite3_column_int64(st, 8);
-        c->has_crl = sqlite3_column_int(st, 9) == 1;
-        if ((r = ks_store_col_text(s, st, 1, c->subject, sizeof(c->subject))) < 0 ||
-            (r = ks_store_col_text(s, st, 3, c->added_by, sizeof(c->added_by))) < 0 ||
-            (r = ks_store_col_blob(s, st, 5, KS_STORE_MAX_BLOB, &c->cert, &c->cert_len)) < 0) {
-            goto out;
-        }
-    }
-    *ret = list;
-    *ret_n = n;
-    list = NULL;
-    n = 0;
-    r = KS_OK;
-out:
-    ks_store_ekca_list_free(list, n);
-    return r;
+    *ret = l.items;
+    *ret_n = l.n;
+    return KS_OK;
 }
 
 int ks_store_ekca_list(struct ks_store *s, struct ks_store_ekca **ret, size_t *ret_n)
@@ -367,38 +350,32 @@ void ks_store_ek_trust_free(struct ks_store_ek_trust *t)
     free(t);
 }
 
+static int crl_row(struct ks_store *s, sqlite3_stmt *st, void *elem, void *arg)
+{
+    struct ks_store_crl *c = elem;
+    (void)arg;
+    c->ca_id = sqlite3_column_int64(st, 0);
+    return ks_store_col_blob(s, st, 1, KS_STORE_MAX_BLOB * 16, &c->der, &c->len);
+}
+
+static void crl_clear(void *elem)
+{
+    free(((struct ks_store_crl *)elem)->der);
+}
+
 static int crls_read(struct ks_store *s, struct ks_store_ek_trust *t)
 {
-    size_t cap = 0;
+    struct ks_store_list l = KS_STORE_LIST_INIT(struct ks_store_crl);
     STMT_AUTO sqlite3_stmt *st = NULL;
     int r =
         ks_store_estmt(s, STMT_CRL_ALL, "SELECT ca_id, crl FROM ek_ca_crls ORDER BY ca_id", &st);
-    if (r < 0) {
+    if (r < 0 || (r = ks_store_list_read(s, st, "crl list", &l, crl_row, NULL)) < 0) {
+        ks_store_list_clear(&l, crl_clear);
         return r;
     }
-    for (;;) {
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE) {
-            return KS_OK;
-        }
-        if (rc != SQLITE_ROW) {
-            return ks_store_sqlerr(s, rc, "crl list");
-        }
-        if (t->n_crls == cap) {
-            cap = cap ? 2 * cap : 8;
-            struct ks_store_crl *n = realloc(t->crls, cap * sizeof(*n));
-            if (!n) {
-                return KS_ERR_NOMEM;
-            }
-            t->crls = n;
-        }
-        struct ks_store_crl *c = &t->crls[t->n_crls];
-        c->ca_id = sqlite3_column_int64(st, 0);
-        if ((r = ks_store_col_blob(s, st, 1, KS_STORE_MAX_BLOB * 16, &c->der, &c->len)) < 0) {
-            return r;
-        }
-        t->n_crls++;
-    }
+    t->crls = l.items;
+    t->n_crls = l.n;
+    return KS_OK;
 }
 
 int ks_store_ek_trust_load(struct ks_store *s, struct ks_store_ek_trust **ret)

@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 
 #include "db/store_internal.h"
+#include "db/store_list.h"
 
 #define DEK_LEN 32
 #define X25519_LEN 32
@@ -273,13 +274,33 @@ int ks_store_key_rotate(struct ks_store *s, const struct ks_master_key *mk, cons
     return r;
 }
 
+static int key_list_row(struct ks_store *s, sqlite3_stmt *st, void *elem, void *arg)
+{
+    struct ks_store_key_info *k = elem;
+    int r;
+    (void)arg;
+    if ((r = ks_store_col_text(s, st, 0, k->name, sizeof(k->name))) < 0 ||
+        (r = ks_store_col_text(s, st, 2, k->policy, sizeof(k->policy))) < 0) {
+        return r;
+    }
+    if (ks_key_kind_from_name((const char *)sqlite3_column_text(st, 1), &k->kind) < 0) {
+        return ks_store_fail(s, KS_ERR_DB_CORRUPT, "key %s: bad kind", k->name);
+    }
+    k->active_version = (uint32_t)sqlite3_column_int64(st, 3);
+    k->n_versions = (uint32_t)sqlite3_column_int64(st, 4);
+    k->share_index = (uint8_t)sqlite3_column_int(st, 5);
+    k->share_threshold = (uint8_t)sqlite3_column_int(st, 6);
+    k->share_count = (uint8_t)sqlite3_column_int(st, 7);
+    k->created_at = sqlite3_column_int64(st, 8);
+    return KS_OK;
+}
+
 int ks_store_key_list(struct ks_store *s, struct ks_store_key_info **ret, size_t *ret_n)
 {
     if (!s || !ret || !ret_n) {
         return KS_ERR_INVALID_ARG;
     }
-    struct ks_store_key_info *list = NULL;
-    size_t n = 0, cap = 0;
+    struct ks_store_list l = KS_STORE_LIST_INIT(struct ks_store_key_info);
     STMT_AUTO sqlite3_stmt *st = NULL;
     int r = ks_store_stmt(s, STMT_KEY_LIST,
                           "SELECT k.name, k.kind, p.name, coalesce(av.version, 0), "
@@ -289,52 +310,13 @@ int ks_store_key_list(struct ks_store *s, struct ks_store_key_info **ret, size_t
                           "LEFT JOIN key_versions av ON av.key_id = k.id AND av.state = 'active' "
                           "ORDER BY k.name",
                           &st);
-    if (r < 0) {
+    if (r < 0 || (r = ks_store_list_read(s, st, "key list", &l, key_list_row, NULL)) < 0) {
+        ks_store_list_clear(&l, NULL);
         return r;
     }
-    for (;;) {
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE) {
-            break;
-        }
-        if (rc != SQLITE_ROW) {
-            r = ks_store_sqlerr(s, rc, "key list");
-            goto out;
-        }
-        if (n == cap) {
-            cap = cap ? 2 * cap : 16;
-            struct ks_store_key_info *nl = realloc(list, cap * sizeof(*list));
-            if (!nl) {
-                r = KS_ERR_NOMEM;
-                goto out;
-            }
-            list = nl;
-        }
-        struct ks_store_key_info *k = &list[n];
-        memset(k, 0, sizeof(*k));
-        if ((r = ks_store_col_text(s, st, 0, k->name, sizeof(k->name))) < 0 ||
-            (r = ks_store_col_text(s, st, 2, k->policy, sizeof(k->policy))) < 0) {
-            goto out;
-        }
-        if (ks_key_kind_from_name((const char *)sqlite3_column_text(st, 1), &k->kind) < 0) {
-            r = ks_store_fail(s, KS_ERR_DB_CORRUPT, "key %s: bad kind", k->name);
-            goto out;
-        }
-        k->active_version = (uint32_t)sqlite3_column_int64(st, 3);
-        k->n_versions = (uint32_t)sqlite3_column_int64(st, 4);
-        k->share_index = (uint8_t)sqlite3_column_int(st, 5);
-        k->share_threshold = (uint8_t)sqlite3_column_int(st, 6);
-        k->share_count = (uint8_t)sqlite3_column_int(st, 7);
-        k->created_at = sqlite3_column_int64(st, 8);
-        n++;
-    }
-    *ret = list;
-    *ret_n = n;
-    list = NULL;
-    r = KS_OK;
-out:
-    free(list);
-    return r;
+    *ret = l.items;
+    *ret_n = l.n;
+    return KS_OK;
 }
 
 /* A retired version is never offered to clients: nothing could open what

@@ -14,6 +14,7 @@
 
 #include <openssl/crypto.h>
 
+#include "db/store_list.h"
 #include "db/store_ops_internal.h"
 
 /* One wrapped item: a key version's material (AAD "ks-key-v1", name,
@@ -29,38 +30,40 @@ struct item {
     size_t ct_len;
 };
 
-struct items {
-    struct item *v;
-    size_t n, cap;
-};
-
-static void items_clear(struct items *it)
+static void item_clear(void *elem)
 {
-    for (size_t i = 0; i < it->n; i++) {
-        free(it->v[i].ct);
-    }
-    free(it->v);
-    memset(it, 0, sizeof(*it));
+    free(((struct item *)elem)->ct);
 }
 
-static struct item *items_add(struct items *it)
+/* One wrapped item from the current row of pass 0 (key versions) or 1
+ * (meta secrets). */
+static int item_row(struct ks_store *s, sqlite3_stmt *st, void *elem, void *arg)
 {
-    if (it->n == it->cap) {
-        size_t cap = it->cap ? 2 * it->cap : 16;
-        struct item *nv = realloc(it->v, cap * sizeof(*nv));
-        if (!nv) {
-            return NULL;
+    struct item *e = elem;
+    const int pass = *(const int *)arg;
+    int nonce_col = pass == 0 ? 4 : 1, ct_col = pass == 0 ? 5 : 2;
+    int r;
+    e->meta = pass == 1;
+    if ((r = ks_store_col_text(s, st, pass == 0 ? 1 : 0, e->name, sizeof(e->name))) < 0) {
+        return r;
+    }
+    if (pass == 0) {
+        e->id = sqlite3_column_int64(st, 0);
+        e->version = (uint32_t)sqlite3_column_int64(st, 2);
+        if (ks_key_kind_from_name((const char *)sqlite3_column_text(st, 3), &e->kind) < 0) {
+            return ks_store_fail(s, KS_ERR_DB_CORRUPT, "key %s: bad kind", e->name);
         }
-        it->v = nv;
-        it->cap = cap;
     }
-    struct item *e = &it->v[it->n++];
-    memset(e, 0, sizeof(*e));
-    return e;
+    if (sqlite3_column_bytes(st, nonce_col) != KS_STORE_NONCE_LEN) {
+        return ks_store_fail(s, KS_ERR_DB_CORRUPT, "%s: bad nonce", e->name);
+    }
+    memcpy(e->nonce, sqlite3_column_blob(st, nonce_col), KS_STORE_NONCE_LEN);
+    return ks_store_col_blob(s, st, ct_col, KS_STORE_MAX_SECRET + KS_STORE_TAG_LEN, &e->ct,
+                             &e->ct_len);
 }
 
-/* Every wrapped item, read inside the caller's transaction. */
-static int collect(struct ks_store *s, struct items *it)
+/* Every wrapped item (struct item), read inside the caller's transaction. */
+static int collect(struct ks_store *s, struct ks_store_list *it)
 {
     STMT_LOCAL sqlite3_stmt *kv = NULL;
     STMT_LOCAL sqlite3_stmt *meta = NULL;
@@ -76,36 +79,9 @@ static int collect(struct ks_store *s, struct items *it)
         return r;
     }
     for (int pass = 0; pass < 2; pass++) {
-        sqlite3_stmt *st = pass == 0 ? kv : meta;
-        int rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            struct item *e = items_add(it);
-            if (!e) {
-                return KS_ERR_NOMEM;
-            }
-            int nonce_col = pass == 0 ? 4 : 1, ct_col = pass == 0 ? 5 : 2;
-            e->meta = pass == 1;
-            if ((r = ks_store_col_text(s, st, pass == 0 ? 1 : 0, e->name, sizeof(e->name))) < 0) {
-                return r;
-            }
-            if (pass == 0) {
-                e->id = sqlite3_column_int64(st, 0);
-                e->version = (uint32_t)sqlite3_column_int64(st, 2);
-                if (ks_key_kind_from_name((const char *)sqlite3_column_text(st, 3), &e->kind) < 0) {
-                    return ks_store_fail(s, KS_ERR_DB_CORRUPT, "key %s: bad kind", e->name);
-                }
-            }
-            if (sqlite3_column_bytes(st, nonce_col) != KS_STORE_NONCE_LEN) {
-                return ks_store_fail(s, KS_ERR_DB_CORRUPT, "%s: bad nonce", e->name);
-            }
-            memcpy(e->nonce, sqlite3_column_blob(st, nonce_col), KS_STORE_NONCE_LEN);
-            if ((r = ks_store_col_blob(s, st, ct_col, KS_STORE_MAX_SECRET + KS_STORE_TAG_LEN,
-                                       &e->ct, &e->ct_len)) < 0) {
-                return r;
-            }
-        }
-        if (rc != SQLITE_DONE) {
-            return ks_store_sqlerr(s, rc, "wrapped items");
+        r = ks_store_list_read(s, pass == 0 ? kv : meta, "wrapped items", it, item_row, &pass);
+        if (r < 0) {
+            return r;
         }
     }
     return KS_OK;
@@ -179,20 +155,21 @@ struct rotate_args {
 static int rotate_tx(struct ks_store *s, void *arg)
 {
     struct rotate_args *a = arg;
-    struct items it = {0};
+    struct ks_store_list it = KS_STORE_LIST_INIT(struct item);
     char detail[96];
     int r = collect(s, &it);
+    const struct item *v = it.items;
     for (size_t i = 0; r == KS_OK && i < it.n; i++) {
-        r = rewrap_item(s, a->old_mk, a->new_mk, &it.v[i]);
+        r = rewrap_item(s, a->old_mk, a->new_mk, &v[i]);
         if (r == KS_OK) {
-            if (it.v[i].meta) {
+            if (v[i].meta) {
                 a->counts.secrets++;
             } else {
                 a->counts.key_versions++;
             }
         }
     }
-    items_clear(&it);
+    ks_store_list_clear(&it, item_clear);
     if (r < 0) {
         return r;
     }
@@ -222,7 +199,7 @@ int ks_store_master_check(struct ks_store *s, const struct ks_master_key *mk,
     if (!s || !mk || !ret) {
         return KS_ERR_INVALID_ARG;
     }
-    struct items it = {0};
+    struct ks_store_list it = KS_STORE_LIST_INIT(struct item);
     struct ks_store_rewrap_counts c = {0};
     int r = ks_store_begin(s, false);
     if (r < 0) {
@@ -230,18 +207,19 @@ int ks_store_master_check(struct ks_store *s, const struct ks_master_key *mk,
     }
     r = collect(s, &it);
     ks_store_rollback(s); /* read-only */
+    const struct item *v = it.items;
     for (size_t i = 0; r == KS_OK && i < it.n; i++) {
         struct ks_store_secret *sec = NULL;
-        if (unwrap_item(mk, &it.v[i], &sec) < 0) {
+        if (unwrap_item(mk, &v[i], &sec) < 0) {
             c.failed++;
-        } else if (it.v[i].meta) {
+        } else if (v[i].meta) {
             c.secrets++;
         } else {
             c.key_versions++;
         }
         ks_store_secret_free(sec);
     }
-    items_clear(&it);
+    ks_store_list_clear(&it, item_clear);
     if (r == KS_OK) {
         *ret = c;
     }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/store_list.h"
 #include "db/store_ops_internal.h"
 
 /* ---- helpers shared by the operations files ------------------------------ */
@@ -308,62 +309,55 @@ void ks_store_key_detail_free(struct ks_store_key_detail *d)
     free(d);
 }
 
+static int version_row(struct ks_store *s, sqlite3_stmt *st, void *elem, void *arg)
+{
+    struct ks_store_key_version_info *v = elem;
+    const struct ks_store_key_detail *d = arg;
+    int r;
+    v->version = (uint32_t)sqlite3_column_int64(st, 0);
+    if (version_state_parse((const char *)sqlite3_column_text(st, 1), &v->state) < 0) {
+        return ks_store_fail(s, KS_ERR_DB_CORRUPT, "key %s@%u: bad state", d->info.name,
+                             v->version);
+    }
+    if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
+        if (sqlite3_column_bytes(st, 2) != sizeof(v->public_key)) {
+            return ks_store_fail(s, KS_ERR_DB_CORRUPT, "key %s@%u: bad public key", d->info.name,
+                                 v->version);
+        }
+        memcpy(v->public_key, sqlite3_column_blob(st, 2), sizeof(v->public_key));
+        v->has_public = true;
+    }
+    v->share_index = (uint8_t)sqlite3_column_int(st, 3);
+    v->share_threshold = (uint8_t)sqlite3_column_int(st, 4);
+    v->share_count = (uint8_t)sqlite3_column_int(st, 5);
+    if ((r = ks_store_col_text(s, st, 6, v->created_by, sizeof(v->created_by))) < 0 ||
+        (r = ks_store_col_text(s, st, 9, v->retired_by, sizeof(v->retired_by))) < 0) {
+        return r;
+    }
+    v->created_at = sqlite3_column_int64(st, 7);
+    v->replaced_at = sqlite3_column_int64(st, 8);
+    v->retired_at = sqlite3_column_int64(st, 10);
+    return KS_OK;
+}
+
 static int show_versions(struct ks_store *s, int64_t kid, struct ks_store_key_detail *d)
 {
     STMT_LOCAL sqlite3_stmt *st = NULL;
-    size_t cap = 0;
+    struct ks_store_list l = KS_STORE_LIST_INIT(struct ks_store_key_version_info);
     int r = ks_store_prepare(s,
                              "SELECT version, state, public, share_index, share_threshold, "
                              "share_count, created_by, created_at, coalesce(replaced_at, 0), "
                              "retired_by, coalesce(retired_at, 0) "
                              "FROM key_versions WHERE key_id = ?1 ORDER BY version",
                              &st);
-    if (r < 0 || (r = ks_store_bind_int64(s, st, 1, kid)) < 0) {
+    if (r < 0 || (r = ks_store_bind_int64(s, st, 1, kid)) < 0 ||
+        (r = ks_store_list_read(s, st, "key versions", &l, version_row, d)) < 0) {
+        ks_store_list_clear(&l, NULL);
         return r;
     }
-    for (;;) {
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE) {
-            return KS_OK;
-        }
-        if (rc != SQLITE_ROW) {
-            return ks_store_sqlerr(s, rc, "key versions");
-        }
-        if (d->n_versions == cap) {
-            cap = cap ? 2 * cap : 8;
-            struct ks_store_key_version_info *nv = realloc(d->versions, cap * sizeof(*nv));
-            if (!nv) {
-                return KS_ERR_NOMEM;
-            }
-            d->versions = nv;
-        }
-        struct ks_store_key_version_info *v = &d->versions[d->n_versions];
-        memset(v, 0, sizeof(*v));
-        v->version = (uint32_t)sqlite3_column_int64(st, 0);
-        if (version_state_parse((const char *)sqlite3_column_text(st, 1), &v->state) < 0) {
-            return ks_store_fail(s, KS_ERR_DB_CORRUPT, "key %s@%u: bad state", d->info.name,
-                                 v->version);
-        }
-        if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
-            if (sqlite3_column_bytes(st, 2) != sizeof(v->public_key)) {
-                return ks_store_fail(s, KS_ERR_DB_CORRUPT, "key %s@%u: bad public key",
-                                     d->info.name, v->version);
-            }
-            memcpy(v->public_key, sqlite3_column_blob(st, 2), sizeof(v->public_key));
-            v->has_public = true;
-        }
-        v->share_index = (uint8_t)sqlite3_column_int(st, 3);
-        v->share_threshold = (uint8_t)sqlite3_column_int(st, 4);
-        v->share_count = (uint8_t)sqlite3_column_int(st, 5);
-        if ((r = ks_store_col_text(s, st, 6, v->created_by, sizeof(v->created_by))) < 0 ||
-            (r = ks_store_col_text(s, st, 9, v->retired_by, sizeof(v->retired_by))) < 0) {
-            return r;
-        }
-        v->created_at = sqlite3_column_int64(st, 7);
-        v->replaced_at = sqlite3_column_int64(st, 8);
-        v->retired_at = sqlite3_column_int64(st, 10);
-        d->n_versions++;
-    }
+    d->versions = l.items;
+    d->n_versions = l.n;
+    return KS_OK;
 }
 
 /* The newest granted release whose key list names the key (any version). */

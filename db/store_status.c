@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/store_list.h"
 #include "db/store_ops_internal.h"
 
 /* meta entry: u64be seq of the last row that `ksctl audit export` wrote out. */
@@ -117,22 +118,7 @@ int ks_store_release_recent(struct ks_store *s, size_t n, ks_audit_cb cb, void *
     if (r < 0 || (r = ks_store_bind_int64(s, st, 1, (int64_t)n)) < 0) {
         return r;
     }
-    for (;;) {
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE) {
-            return KS_OK;
-        }
-        if (rc != SQLITE_ROW) {
-            return ks_store_sqlerr(s, rc, "recent releases");
-        }
-        struct ks_audit_row row;
-        if ((r = ks_store_audit_row_read(s, st, &row)) < 0) {
-            return r;
-        }
-        if ((r = cb(&row, ctx)) != 0) {
-            return r;
-        }
-    }
+    return ks_store_audit_each(s, st, "recent releases", cb, ctx);
 }
 
 /* ---- audit export bookkeeping ----------------------------------------------- */

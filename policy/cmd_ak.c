@@ -86,6 +86,32 @@ struct ak_opts {
     char **args;
 };
 
+static int ak_opt(void *ctx, const char *cmd, int c, const char *arg)
+{
+    struct ak_opts *o = ctx;
+    (void)cmd;
+    switch (c) {
+    case 'a':
+        o->ak_pub = arg;
+        break;
+    case 'e':
+        o->ek_pub = arg;
+        break;
+    case 'r':
+        o->reason = arg;
+        break;
+    case 'j':
+        o->json = true;
+        break;
+    }
+    return 0;
+}
+
+static void ak_usage(FILE *f, void *ctx)
+{
+    usage_sub(f, ((const struct ak_opts *)ctx)->sub);
+}
+
 /* Returns -1 to go on, else the exit status. */
 static int parse(int argc, char **argv, const char *allowed, int nargs, struct ak_opts *o)
 {
@@ -99,53 +125,23 @@ static int parse(int argc, char **argv, const char *allowed, int nargs, struct a
         {NULL, 0, NULL, 0},
     };
     char cmd[32];
-    int c;
     memset(o, 0, sizeof(*o));
     ksctl_db_opts_init(&o->db);
     o->sub = argv[0];
     snprintf(cmd, sizeof(cmd), "ak %s", o->sub);
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        int t = ksctl_db_opt(&o->db, cmd, c, optarg);
-        if (t != 0) {
-            if (t < 0) {
-                return 2;
-            }
-            continue;
-        }
-        if (c != 'h' && (c == '?' || !strchr(allowed, c))) {
-            if (c != '?') {
-                ksctl_err("%s: %s is not an option of this command", cmd, argv[optind - 1]);
-            }
-            usage_sub(stderr, o->sub);
-            return 2;
-        }
-        switch (c) {
-        case 'a':
-            o->ak_pub = optarg;
-            break;
-        case 'e':
-            o->ek_pub = optarg;
-            break;
-        case 'r':
-            o->reason = optarg;
-            break;
-        case 'j':
-            o->json = true;
-            break;
-        default:
-            usage_sub(stdout, o->sub);
-            return 0;
-        }
-    }
-    o->nargs = argc - optind;
-    o->args = argv + optind;
-    if (o->nargs != nargs) {
-        ksctl_err("%s: wrong number of arguments", cmd);
-        usage_sub(stderr, o->sub);
-        return 2;
-    }
-    return -1;
+    const struct ksctl_getopt g = {
+        .cmd = cmd,
+        .longopts = longopts,
+        .db = &o->db,
+        .allowed = allowed,
+        .min_args = nargs,
+        .max_args = nargs,
+        .args_error = "wrong number of arguments",
+        .opt = ak_opt,
+        .usage = ak_usage,
+        .ctx = o,
+    };
+    return ksctl_getopt(argc, argv, &g, &o->nargs, &o->args);
 }
 
 /* A TPM2B_PUBLIC from a file, decoded; prints the problem. */

@@ -86,6 +86,7 @@ int ksctl_parse_time(const char *s, int64_t *ret)
 
 struct show_opts {
     struct ks_audit_filter f;
+    bool show; /* audit show, else audit verify */
     bool json;
 };
 
@@ -98,6 +99,63 @@ static int parse_outcome(const char *s, enum ks_audit_outcome *ret)
         }
     }
     return KS_ERR_INVALID_ARG;
+}
+
+static int show_opt(void *ctx, const char *cmd, int c, const char *arg)
+{
+    struct show_opts *o = ctx;
+    char *end = NULL;
+    switch (c) {
+    case 's':
+    case 'u':
+        if (ksctl_parse_time(arg, c == 's' ? &o->f.since_time : &o->f.until_time) < 0) {
+            ksctl_err("%s: %s: not a time (Unix seconds, YYYY-MM-DD or "
+                      "YYYY-MM-DDTHH:MM:SSZ): '%s'",
+                      cmd, c == 's' ? "--since" : "--until", arg);
+            return 2;
+        }
+        break;
+    case 'k':
+        if (!ks_store_name_valid(arg)) {
+            ksctl_err("%s: --key: not a key name: '%s'", cmd, arg);
+            return 2;
+        }
+        o->f.key = arg;
+        break;
+    case 'a':
+        if (!ks_store_tpm_name_valid(arg)) {
+            ksctl_err("%s: --ak: not an AK id (lowercase hex TPM Name): '%s'", cmd, arg);
+            return 2;
+        }
+        o->f.ak_id = arg;
+        break;
+    case 'e':
+        o->f.event = arg;
+        break;
+    case 'o':
+        if (parse_outcome(arg, &o->f.outcome) < 0) {
+            ksctl_err("%s: --outcome must be granted, refused, ok or failed, not '%s'", cmd, arg);
+            return 2;
+        }
+        break;
+    case 'l':
+        errno = 0;
+        o->f.limit = strtoll(arg, &end, 10);
+        if (errno != 0 || end == arg || *end != '\0' || o->f.limit < 1) {
+            ksctl_err("%s: --limit: not a positive number: '%s'", cmd, arg);
+            return 2;
+        }
+        break;
+    case 'j':
+        o->json = true;
+        break;
+    }
+    return 0;
+}
+
+static void show_usage(FILE *f, void *ctx)
+{
+    usage_sub(f, ((const struct show_opts *)ctx)->show ? "show" : "verify");
 }
 
 /* Returns -1 to go on, else the exit status. */
@@ -116,86 +174,19 @@ static int parse(int argc, char **argv, bool show, struct ksctl_db_opts *db, str
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *cmd = show ? "audit show" : "audit verify";
-    char *end = NULL;
-    int c;
     memset(o, 0, sizeof(*o));
     ksctl_db_opts_init(db);
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        int t = ksctl_db_opt(db, cmd, c, optarg);
-        if (t != 0) {
-            if (t < 0) {
-                return 2;
-            }
-            continue;
-        }
-        if (c == 'h') {
-            usage_sub(stdout, show ? "show" : "verify");
-            return 0;
-        }
-        if (c == '?' || !show) {
-            if (c != '?') {
-                ksctl_err("%s: %s is not an option of this command", cmd, argv[optind - 1]);
-            }
-            usage_sub(stderr, show ? "show" : "verify");
-            return 2;
-        }
-        switch (c) {
-        case 's':
-        case 'u':
-            if (ksctl_parse_time(optarg, c == 's' ? &o->f.since_time : &o->f.until_time) < 0) {
-                ksctl_err("%s: %s: not a time (Unix seconds, YYYY-MM-DD or "
-                          "YYYY-MM-DDTHH:MM:SSZ): '%s'",
-                          cmd, c == 's' ? "--since" : "--until", optarg);
-                return 2;
-            }
-            break;
-        case 'k':
-            if (!ks_store_name_valid(optarg)) {
-                ksctl_err("%s: --key: not a key name: '%s'", cmd, optarg);
-                return 2;
-            }
-            o->f.key = optarg;
-            break;
-        case 'a':
-            if (!ks_store_tpm_name_valid(optarg)) {
-                ksctl_err("%s: --ak: not an AK id (lowercase hex TPM Name): '%s'", cmd, optarg);
-                return 2;
-            }
-            o->f.ak_id = optarg;
-            break;
-        case 'e':
-            o->f.event = optarg;
-            break;
-        case 'o':
-            if (parse_outcome(optarg, &o->f.outcome) < 0) {
-                ksctl_err("%s: --outcome must be granted, refused, ok or failed, not '%s'", cmd,
-                          optarg);
-                return 2;
-            }
-            break;
-        case 'l':
-            errno = 0;
-            o->f.limit = strtoll(optarg, &end, 10);
-            if (errno != 0 || end == optarg || *end != '\0' || o->f.limit < 1) {
-                ksctl_err("%s: --limit: not a positive number: '%s'", cmd, optarg);
-                return 2;
-            }
-            break;
-        case 'j':
-            o->json = true;
-            break;
-        default:
-            usage_sub(stderr, "show");
-            return 2;
-        }
-    }
-    if (optind != argc) {
-        ksctl_err("%s: unexpected argument '%s'", cmd, argv[optind]);
-        return 2;
-    }
-    return -1;
+    o->show = show;
+    const struct ksctl_getopt g = {
+        .cmd = show ? "audit show" : "audit verify",
+        .longopts = longopts,
+        .db = db,
+        .allowed = show ? NULL : "", /* verify takes only the shared options */
+        .opt = show_opt,
+        .usage = show_usage,
+        .ctx = o,
+    };
+    return ksctl_getopt(argc, argv, &g, NULL, NULL);
 }
 
 static json_t *hash_json(const uint8_t h[KS_STORE_HASH_LEN])

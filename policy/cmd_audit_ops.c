@@ -25,6 +25,7 @@
 
 struct audit_opts {
     struct ksctl_db_opts db;
+    bool export; /* audit export, else audit prune */
     int64_t since;
     const char *before;
     bool yes, json, no_mark;
@@ -77,6 +78,43 @@ static int parse_seq(const char *s, int64_t *ret)
     return KS_OK;
 }
 
+static int audit_opt(void *ctx, const char *cmd, int c, const char *arg)
+{
+    struct audit_opts *o = ctx;
+    switch (c) {
+    case 's':
+        if (parse_seq(arg, &o->since) < 0) {
+            ksctl_err("%s: --since: not a sequence number: '%s'", cmd, arg);
+            return 2;
+        }
+        break;
+    case 'f':
+        if (strcmp(arg, "jsonl") != 0) {
+            ksctl_err("%s: --format: only jsonl is supported, not '%s'", cmd, arg);
+            return 2;
+        }
+        break;
+    case 'n':
+        o->no_mark = true;
+        break;
+    case 'b':
+        o->before = arg;
+        break;
+    case 'y':
+        o->yes = true;
+        break;
+    case 'j':
+        o->json = true;
+        break;
+    }
+    return 0;
+}
+
+static void audit_usage(FILE *f, void *ctx)
+{
+    usage_sub(f, ((const struct audit_opts *)ctx)->export);
+}
+
 static int parse(int argc, char **argv, bool export, struct audit_opts *o)
 {
     static const struct option longopts[] = {
@@ -91,60 +129,21 @@ static int parse(int argc, char **argv, bool export, struct audit_opts *o)
         {NULL, 0, NULL, 0},
     };
     const char *cmd = export ? "audit export" : "audit prune";
-    const char *allowed = export ? "sfn" : "byj";
-    int c;
     memset(o, 0, sizeof(*o));
     ksctl_db_opts_init(&o->db);
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        int t = ksctl_db_opt(&o->db, cmd, c, optarg);
-        if (t != 0) {
-            if (t < 0) {
-                return 2;
-            }
-            continue;
-        }
-        if (c == 'h') {
-            usage_sub(stdout, export);
-            return 0;
-        }
-        if (c == '?' || !strchr(allowed, c)) {
-            if (c != '?') {
-                ksctl_err("%s: %s is not an option of this command", cmd, argv[optind - 1]);
-            }
-            usage_sub(stderr, export);
-            return 2;
-        }
-        switch (c) {
-        case 's':
-            if (parse_seq(optarg, &o->since) < 0) {
-                ksctl_err("%s: --since: not a sequence number: '%s'", cmd, optarg);
-                return 2;
-            }
-            break;
-        case 'f':
-            if (strcmp(optarg, "jsonl") != 0) {
-                ksctl_err("%s: --format: only jsonl is supported, not '%s'", cmd, optarg);
-                return 2;
-            }
-            break;
-        case 'n':
-            o->no_mark = true;
-            break;
-        case 'b':
-            o->before = optarg;
-            break;
-        case 'y':
-            o->yes = true;
-            break;
-        default:
-            o->json = true;
-            break;
-        }
-    }
-    if (optind != argc) {
-        ksctl_err("%s: unexpected argument '%s'", cmd, argv[optind]);
-        return 2;
+    o->export = export;
+    const struct ksctl_getopt g = {
+        .cmd = cmd,
+        .longopts = longopts,
+        .db = &o->db,
+        .allowed = export ? "sfn" : "byj",
+        .opt = audit_opt,
+        .usage = audit_usage,
+        .ctx = o,
+    };
+    int ret = ksctl_getopt(argc, argv, &g, NULL, NULL);
+    if (ret >= 0) {
+        return ret;
     }
     if (!export && !o->before) {
         ksctl_err("%s: --before SEQ|TIME is required", cmd);

@@ -93,6 +93,44 @@ struct ek_opts {
     char **args;
 };
 
+static int ek_opt(void *ctx, const char *cmd, int c, const char *arg)
+{
+    struct ek_opts *o = ctx;
+    (void)cmd;
+    switch (c) {
+    case 'j':
+        o->json = true;
+        break;
+    case 'e':
+        o->ek_pub = arg;
+        break;
+    case 'c':
+        o->cert = arg;
+        break;
+    case 'a':
+        o->approve = true;
+        break;
+    case 'r':
+        o->reason = arg;
+        break;
+    case 'n':
+        o->name = arg;
+        break;
+    case 's':
+        o->secret = arg;
+        break;
+    case 'o':
+        o->out = arg;
+        break;
+    }
+    return 0;
+}
+
+static void ek_usage(FILE *f, void *ctx)
+{
+    usage_sub(f, ((const struct ek_opts *)ctx)->sub);
+}
+
 static int parse(int argc, char **argv, const char *sub, const char *allowed, int nargs,
                  struct ek_opts *o)
 {
@@ -110,65 +148,23 @@ static int parse(int argc, char **argv, const char *sub, const char *allowed, in
         {NULL, 0, NULL, 0},
     };
     char cmd[32];
-    int c;
     memset(o, 0, sizeof(*o));
     ksctl_db_opts_init(&o->db);
     o->sub = sub;
     snprintf(cmd, sizeof(cmd), "ek %s", sub);
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        int t = ksctl_db_opt(&o->db, cmd, c, optarg);
-        if (t != 0) {
-            if (t < 0) {
-                return 2;
-            }
-            continue;
-        }
-        if (c != 'h' && (c == '?' || !strchr(allowed, c))) {
-            if (c != '?') {
-                ksctl_err("%s: %s is not an option of this command", cmd, argv[optind - 1]);
-            }
-            usage_sub(stderr, sub);
-            return 2;
-        }
-        switch (c) {
-        case 'j':
-            o->json = true;
-            break;
-        case 'e':
-            o->ek_pub = optarg;
-            break;
-        case 'c':
-            o->cert = optarg;
-            break;
-        case 'a':
-            o->approve = true;
-            break;
-        case 'r':
-            o->reason = optarg;
-            break;
-        case 'n':
-            o->name = optarg;
-            break;
-        case 's':
-            o->secret = optarg;
-            break;
-        case 'o':
-            o->out = optarg;
-            break;
-        default:
-            usage_sub(stdout, sub);
-            return 0;
-        }
-    }
-    o->nargs = argc - optind;
-    o->args = argv + optind;
-    if (o->nargs != nargs) {
-        ksctl_err("%s: wrong number of arguments", cmd);
-        usage_sub(stderr, sub);
-        return 2;
-    }
-    return -1;
+    const struct ksctl_getopt g = {
+        .cmd = cmd,
+        .longopts = longopts,
+        .db = &o->db,
+        .allowed = allowed,
+        .min_args = nargs,
+        .max_args = nargs,
+        .args_error = "wrong number of arguments",
+        .opt = ek_opt,
+        .usage = ek_usage,
+        .ctx = o,
+    };
+    return ksctl_getopt(argc, argv, &g, &o->nargs, &o->args);
 }
 
 /* An EK Name argument, lowercased (Names are lowercase hex). */

@@ -84,6 +84,24 @@ struct ekca_opts {
     char **args;
 };
 
+static int ekca_opt(void *ctx, const char *cmd, int c, const char *arg)
+{
+    struct ekca_opts *o = ctx;
+    (void)cmd;
+    (void)arg;
+    if (c == 'j') {
+        o->json = true;
+    } else if (c == 'a') {
+        o->auto_approve = true;
+    }
+    return 0;
+}
+
+static void ekca_usage(FILE *f, void *ctx)
+{
+    usage_sub(f, ((const struct ekca_opts *)ctx)->sub);
+}
+
 /* Returns -1 to go on, else the exit status. */
 static int parse(int argc, char **argv, const char *sub, const char *allowed, int nargs,
                  struct ekca_opts *o)
@@ -96,44 +114,23 @@ static int parse(int argc, char **argv, const char *sub, const char *allowed, in
         {NULL, 0, NULL, 0},
     };
     char cmd[32];
-    int c;
     memset(o, 0, sizeof(o[0]));
     ksctl_db_opts_init(&o->db);
     o->sub = sub;
     snprintf(cmd, sizeof(cmd), "ekca %s", sub);
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        int t = ksctl_db_opt(&o->db, cmd, c, optarg);
-        if (t != 0) {
-            if (t < 0) {
-                return 2;
-            }
-            continue;
-        }
-        if (c != 'h' && (c == '?' || !strchr(allowed, c))) {
-            if (c != '?') {
-                ksctl_err("%s: %s is not an option of this command", cmd, argv[optind - 1]);
-            }
-            usage_sub(stderr, sub);
-            return 2;
-        }
-        if (c == 'j') {
-            o->json = true;
-        } else if (c == 'a') {
-            o->auto_approve = true;
-        } else {
-            usage_sub(stdout, sub);
-            return 0;
-        }
-    }
-    o->nargs = argc - optind;
-    o->args = argv + optind;
-    if (o->nargs != nargs) {
-        ksctl_err("%s: wrong number of arguments", cmd);
-        usage_sub(stderr, sub);
-        return 2;
-    }
-    return -1;
+    const struct ksctl_getopt g = {
+        .cmd = cmd,
+        .longopts = longopts,
+        .db = &o->db,
+        .allowed = allowed,
+        .min_args = nargs,
+        .max_args = nargs,
+        .args_error = "wrong number of arguments",
+        .opt = ekca_opt,
+        .usage = ekca_usage,
+        .ctx = o,
+    };
+    return ksctl_getopt(argc, argv, &g, &o->nargs, &o->args);
 }
 
 static int read_input(const char *cmd, const char *path, uint8_t **buf, size_t *len)

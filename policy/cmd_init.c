@@ -44,6 +44,24 @@ struct init_opts {
     bool use_existing;
 };
 
+static int init_opt(void *ctx, const char *cmd, int c, const char *arg)
+{
+    struct init_opts *o = ctx;
+    (void)cmd;
+    if (c == 'i') {
+        o->id = arg;
+    } else if (c == 'u') {
+        o->use_existing = true;
+    }
+    return 0;
+}
+
+static void init_usage(FILE *f, void *ctx)
+{
+    (void)ctx;
+    usage(f);
+}
+
 static int parse(int argc, char **argv, struct init_opts *o)
 {
     static const struct option longopts[] = {
@@ -54,36 +72,19 @@ static int parse(int argc, char **argv, struct init_opts *o)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int c;
     memset(o, 0, sizeof(*o));
     ksctl_db_opts_init(&o->db);
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        int t = ksctl_db_opt(&o->db, "init", c, optarg);
-        if (t < 0) {
-            return 2;
-        }
-        if (t > 0) {
-            continue;
-        }
-        switch (c) {
-        case 'i':
-            o->id = optarg;
-            break;
-        case 'u':
-            o->use_existing = true;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (optind != argc) {
-        ksctl_err("init: unexpected argument '%s'", argv[optind]);
-        return 2;
+    const struct ksctl_getopt g = {
+        .cmd = "init",
+        .longopts = longopts,
+        .db = &o->db,
+        .opt = init_opt,
+        .usage = init_usage,
+        .ctx = o,
+    };
+    int ret = ksctl_getopt(argc, argv, &g, NULL, NULL);
+    if (ret >= 0) {
+        return ret;
     }
     if (o->id && !ks_store_name_valid(o->id)) {
         ksctl_err("init: --id must match [A-Za-z0-9._-]{1,64}: '%s'", o->id);

@@ -81,6 +81,8 @@ static void usage_list(FILE *f)
 
 struct create_opts {
     struct ksctl_db_opts db;
+    bool import;
+    char **argv; /* the options as given, for messages */
     const char *name, *policy, *file;
     enum ks_key_kind kind;
     unsigned share[3]; /* index, threshold, count */
@@ -99,6 +101,44 @@ static int parse_u8(const char *opt, const char *arg, unsigned *ret)
     return KS_OK;
 }
 
+static int create_opt(void *ctx, const char *cmd, int c, const char *arg)
+{
+    struct create_opts *o = ctx;
+    /* (optind is just past the option, or past its argument) */
+    const char *given = o->argv[optind - 1];
+    if (!o->import && (c == 'f' || c == 'I' || c == 'K' || c == 'N')) {
+        ksctl_err("key create: %s is an option of 'key import'", given);
+        return 2;
+    }
+    switch (c) {
+    case 'p':
+        o->policy = arg;
+        break;
+    case 'k':
+        if (ks_key_kind_from_name(arg, &o->kind) < 0) {
+            ksctl_err("%s: --kind must be dek or hpke, not '%s'", cmd, arg);
+            return 2;
+        }
+        break;
+    case 'f':
+        o->file = arg;
+        break;
+    case 'I':
+    case 'K':
+    case 'N':
+        if (parse_u8(given, arg, &o->share[c == 'I' ? 0 : c == 'K' ? 1 : 2]) < 0) {
+            return 2;
+        }
+        break;
+    }
+    return 0;
+}
+
+static void create_usage(FILE *f, void *ctx)
+{
+    usage_create(f, ((const struct create_opts *)ctx)->import);
+}
+
 /* Returns -1 to go on, else the exit status. */
 static int parse_create(int argc, char **argv, bool import, struct create_opts *o)
 {
@@ -115,60 +155,28 @@ static int parse_create(int argc, char **argv, bool import, struct create_opts *
         {NULL, 0, NULL, 0},
     };
     const char *cmd = import ? "key import" : "key create";
-    int c;
+    char **args = NULL;
     memset(o, 0, sizeof(*o));
     ksctl_db_opts_init(&o->db);
     o->kind = KS_KEY_DEK;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        int t = ksctl_db_opt(&o->db, cmd, c, optarg);
-        if (t != 0) {
-            if (t < 0) {
-                return 2;
-            }
-            continue;
-        }
-        if (!import && (c == 'f' || c == 'I' || c == 'K' || c == 'N')) {
-            ksctl_err("key create: %s is an option of 'key import'", argv[optind - 1]);
-            return 2;
-        }
-        switch (c) {
-        case 'p':
-            o->policy = optarg;
-            break;
-        case 'k':
-            if (ks_key_kind_from_name(optarg, &o->kind) < 0) {
-                ksctl_err("%s: --kind must be dek or hpke, not '%s'", cmd, optarg);
-                return 2;
-            }
-            break;
-        case 'f':
-            o->file = optarg;
-            break;
-        case 'I':
-        case 'K':
-        case 'N':
-            if (parse_u8(argv[optind - 1], optarg,
-                         &o->share[c == 'I'   ? 0
-                                   : c == 'K' ? 1
-                                              : 2]) < 0) {
-                return 2;
-            }
-            break;
-        case 'h':
-            usage_create(stdout, import);
-            return 0;
-        default:
-            usage_create(stderr, import);
-            return 2;
-        }
+    o->import = import;
+    o->argv = argv;
+    const struct ksctl_getopt g = {
+        .cmd = cmd,
+        .longopts = longopts,
+        .db = &o->db,
+        .min_args = 1,
+        .max_args = 1,
+        .args_error = "expected one key NAME",
+        .opt = create_opt,
+        .usage = create_usage,
+        .ctx = o,
+    };
+    int ret = ksctl_getopt(argc, argv, &g, NULL, &args);
+    if (ret >= 0) {
+        return ret;
     }
-    if (argc - optind != 1) {
-        ksctl_err("%s: expected one key NAME", cmd);
-        usage_create(stderr, import);
-        return 2;
-    }
-    o->name = argv[optind];
+    o->name = args[0];
     if (!ks_store_name_valid(o->name)) {
         ksctl_err("%s: key name must match [A-Za-z0-9._-]{1,64}: '%s'", cmd, o->name);
         return 2;
@@ -344,6 +352,22 @@ static json_t *key_json(const struct ks_store_key_info *k)
     return o;
 }
 
+static int list_opt(void *ctx, const char *cmd, int c, const char *arg)
+{
+    (void)cmd;
+    (void)arg;
+    if (c == 'j') {
+        *(bool *)ctx = true;
+    }
+    return 0;
+}
+
+static void list_usage(FILE *f, void *ctx)
+{
+    (void)ctx;
+    usage_list(f);
+}
+
 static int cmd_list(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -357,30 +381,19 @@ static int cmd_list(int argc, char **argv)
     struct ks_store_key_info *keys = NULL;
     size_t n = 0;
     bool json = false;
-    int c;
     ksctl_db_opts_init(&o);
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        int t = ksctl_db_opt(&o, "key list", c, optarg);
-        if (t < 0) {
-            return 2;
-        } else if (t > 0) {
-            continue;
-        } else if (c == 'j') {
-            json = true;
-        } else if (c == 'h') {
-            usage_list(stdout);
-            return 0;
-        } else {
-            usage_list(stderr);
-            return 2;
-        }
+    const struct ksctl_getopt g = {
+        .cmd = "key list",
+        .longopts = longopts,
+        .db = &o,
+        .opt = list_opt,
+        .usage = list_usage,
+        .ctx = &json,
+    };
+    int ret = ksctl_getopt(argc, argv, &g, NULL, NULL);
+    if (ret >= 0) {
+        return ret;
     }
-    if (optind != argc) {
-        ksctl_err("key list: unexpected argument '%s'", argv[optind]);
-        return 2;
-    }
-    int ret;
     int r = ksctl_db_open(&d, &o, "key list", 0);
     if (r < 0) {
         ret = ks_error_exit_code(r);

@@ -27,6 +27,7 @@
 
 struct key_opts {
     struct ksctl_db_opts db;
+    const char *sub;
     const char *file, *policy;
     bool yes, json;
     const char *arg; /* the one positional argument */
@@ -66,6 +67,32 @@ static void usage_sub(FILE *f, const char *sub)
     fprintf(f, "  --help                this text\n");
 }
 
+static int key_opt(void *ctx, const char *cmd, int c, const char *arg)
+{
+    struct key_opts *o = ctx;
+    (void)cmd;
+    switch (c) {
+    case 'f':
+        o->file = arg;
+        break;
+    case 'p':
+        o->policy = arg;
+        break;
+    case 'y':
+        o->yes = true;
+        break;
+    case 'j':
+        o->json = true;
+        break;
+    }
+    return 0;
+}
+
+static void key_usage(FILE *f, void *ctx)
+{
+    usage_sub(f, ((const struct key_opts *)ctx)->sub);
+}
+
 /* Returns -1 to go on, else the exit status. `allowed`: the letters of the
  * options this subcommand takes (f file, p policy, y yes, j json, m
  * master key). */
@@ -81,58 +108,30 @@ static int parse(int argc, char **argv, const char *allowed, struct key_opts *o)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *sub = argv[0];
     char cmd[32];
-    int c;
+    char **args = NULL;
     memset(o, 0, sizeof(*o));
     ksctl_db_opts_init(&o->db);
-    snprintf(cmd, sizeof(cmd), "key %s", sub);
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (c == KSCTL_OPT_MASTER_KEY && !strchr(allowed, 'm')) {
-            ksctl_err("%s: --master-key is not an option of this command", cmd);
-            return 2;
-        }
-        int t = ksctl_db_opt(&o->db, cmd, c, optarg);
-        if (t != 0) {
-            if (t < 0) {
-                return 2;
-            }
-            continue;
-        }
-        if (c == 'h') {
-            usage_sub(stdout, sub);
-            return 0;
-        }
-        if (c == '?' || !strchr(allowed, c)) {
-            if (c != '?') {
-                ksctl_err("%s: %s is not an option of this command", cmd, argv[optind - 1]);
-            }
-            usage_sub(stderr, sub);
-            return 2;
-        }
-        switch (c) {
-        case 'f':
-            o->file = optarg;
-            break;
-        case 'p':
-            o->policy = optarg;
-            break;
-        case 'y':
-            o->yes = true;
-            break;
-        default:
-            o->json = true;
-            break;
-        }
+    o->sub = argv[0];
+    snprintf(cmd, sizeof(cmd), "key %s", o->sub);
+    const struct ksctl_getopt g = {
+        .cmd = cmd,
+        .longopts = longopts,
+        .db = &o->db,
+        .allowed = allowed,
+        .flags = strchr(allowed, 'm') ? 0 : KSCTL_GETOPT_NO_MASTER_KEY,
+        .min_args = 1,
+        .max_args = 1,
+        .args_error = "expected one argument",
+        .opt = key_opt,
+        .usage = key_usage,
+        .ctx = o,
+    };
+    int ret = ksctl_getopt(argc, argv, &g, NULL, &args);
+    if (ret < 0) {
+        o->arg = args[0];
     }
-    if (argc - optind != 1) {
-        ksctl_err("%s: expected one argument", cmd);
-        usage_sub(stderr, sub);
-        return 2;
-    }
-    o->arg = argv[optind];
-    return -1;
+    return ret;
 }
 
 bool ksctl_key_ref_parse(const char *ref, char name[KS_STORE_NAME_MAX + 1], uint32_t *version)

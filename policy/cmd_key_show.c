@@ -3,6 +3,7 @@
 
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +25,10 @@ enum pub_format { PUB_ALL, PUB_PEM, PUB_BASE64, PUB_JSON };
 
 struct show_opts {
     struct ksctl_db_opts db;
+    bool public; /* key public, else key show */
     bool json;
     enum pub_format format;
+    int formats; /* how many format options were given */
     const char *arg;
 };
 
@@ -53,6 +56,22 @@ static void usage_sub(FILE *f, bool public)
     fprintf(f, KSCTL_DB_HELP "  --help                this text\n");
 }
 
+static int show_opt(void *ctx, const char *cmd, int c, const char *arg)
+{
+    struct show_opts *o = ctx;
+    (void)cmd;
+    (void)arg;
+    o->formats++;
+    o->json = c == 'j';
+    o->format = c == 'j' ? PUB_JSON : c == 'P' ? PUB_PEM : PUB_BASE64;
+    return 0;
+}
+
+static void show_usage(FILE *f, void *ctx)
+{
+    usage_sub(f, ((const struct show_opts *)ctx)->public);
+}
+
 static int parse(int argc, char **argv, bool public, struct show_opts *o)
 {
     static const struct option longopts[] = {
@@ -64,43 +83,37 @@ static int parse(int argc, char **argv, bool public, struct show_opts *o)
         {NULL, 0, NULL, 0},
     };
     const char *cmd = public ? "key public" : "key show";
-    int c, formats = 0;
+    int nargs = 0;
+    char **args = NULL;
     memset(o, 0, sizeof(*o));
     ksctl_db_opts_init(&o->db);
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        int t = ksctl_db_opt(&o->db, cmd, c, optarg);
-        if (t != 0) {
-            if (t < 0) {
-                return 2;
-            }
-            continue;
-        }
-        if (c == 'h') {
-            usage_sub(stdout, public);
-            return 0;
-        }
-        if (c == '?' || (!public && (c == 'P' || c == 'B'))) {
-            if (c != '?') {
-                ksctl_err("%s: %s is not an option of this command", cmd, argv[optind - 1]);
-            }
-            usage_sub(stderr, public);
-            return 2;
-        }
-        formats++;
-        o->json = c == 'j';
-        o->format = c == 'j' ? PUB_JSON : c == 'P' ? PUB_PEM : PUB_BASE64;
+    o->public = public;
+    /* The arguments are counted below, after the formats. */
+    const struct ksctl_getopt g = {
+        .cmd = cmd,
+        .longopts = longopts,
+        .db = &o->db,
+        .allowed = public ? "jPB" : "j",
+        .min_args = 0,
+        .max_args = INT_MAX,
+        .opt = show_opt,
+        .usage = show_usage,
+        .ctx = o,
+    };
+    int ret = ksctl_getopt(argc, argv, &g, &nargs, &args);
+    if (ret >= 0) {
+        return ret;
     }
-    if (public && formats > 1) {
+    if (public && o->formats > 1) {
         ksctl_err("%s: --pem, --base64 and --json exclude each other", cmd);
         return 2;
     }
-    if (argc - optind != 1) {
+    if (nargs != 1) {
         ksctl_err("%s: expected one key %s", cmd, public ? "NAME[@N]" : "NAME");
         usage_sub(stderr, public);
         return 2;
     }
-    o->arg = argv[optind];
+    o->arg = args[0];
     return -1;
 }
 

@@ -63,9 +63,33 @@ static void usage(FILE *f, const char *sub)
 
 struct opts {
     struct ksctl_db_opts db;
+    const char *sub;
     const char *new_key;
     bool keep_old, json;
 };
+
+static int master_opt(void *ctx, const char *cmd, int c, const char *arg)
+{
+    struct opts *o = ctx;
+    (void)cmd;
+    switch (c) {
+    case 'n':
+        o->new_key = arg;
+        break;
+    case 'k':
+        o->keep_old = true;
+        break;
+    case 'j':
+        o->json = true;
+        break;
+    }
+    return 0;
+}
+
+static void master_usage(FILE *f, void *ctx)
+{
+    usage(f, ((const struct opts *)ctx)->sub);
+}
 
 static int parse(int argc, char **argv, bool rotate, struct opts *o)
 {
@@ -78,45 +102,20 @@ static int parse(int argc, char **argv, bool rotate, struct opts *o)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *cmd = rotate ? "master rotate" : "master check";
-    int c;
     memset(o, 0, sizeof(*o));
     ksctl_db_opts_init(&o->db);
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        int t = ksctl_db_opt(&o->db, cmd, c, optarg);
-        if (t < 0) {
-            return 2;
-        } else if (t > 0) {
-            continue;
-        }
-        if (!rotate && (c == 'n' || c == 'k')) {
-            ksctl_err("%s: %s is not an option of this command", cmd, argv[optind - 1]);
-            return 2;
-        }
-        switch (c) {
-        case 'n':
-            o->new_key = optarg;
-            break;
-        case 'k':
-            o->keep_old = true;
-            break;
-        case 'j':
-            o->json = true;
-            break;
-        case 'h':
-            usage(stdout, argv[0]);
-            return 0;
-        default:
-            usage(stderr, argv[0]);
-            return 2;
-        }
-    }
-    if (optind != argc) {
-        ksctl_err("%s: unexpected argument '%s'", cmd, argv[optind]);
-        return 2;
-    }
-    return -1;
+    o->sub = argv[0];
+    const struct ksctl_getopt g = {
+        .cmd = rotate ? "master rotate" : "master check",
+        .longopts = longopts,
+        .db = &o->db,
+        .allowed = rotate ? NULL : "j",
+        .flags = KSCTL_GETOPT_QUIET,
+        .opt = master_opt,
+        .usage = master_usage,
+        .ctx = o,
+    };
+    return ksctl_getopt(argc, argv, &g, NULL, NULL);
 }
 
 static bool exists(const char *path)

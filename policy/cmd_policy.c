@@ -107,6 +107,40 @@ static int parse_version(const char *arg, uint32_t *ret)
     return KS_OK;
 }
 
+static int policy_opt(void *ctx, const char *cmd, int c, const char *arg)
+{
+    struct policy_opts *o = ctx;
+    switch (c) {
+    case 'b':
+        if (ks_alg_from_name(arg, &o->bank) < 0) {
+            ksctl_err("%s: unknown bank '%s' (sha1, sha256, sha384, sha512)", cmd, arg);
+            return 2;
+        }
+        break;
+    case 'r':
+        o->remove = true;
+        break;
+    case 'V':
+        if (parse_version(arg, &o->version) < 0) {
+            ksctl_err("%s: --version: not a version number: '%s'", cmd, arg);
+            return 2;
+        }
+        break;
+    case 'd':
+        o->draft = true;
+        break;
+    case 'j':
+        o->json = true;
+        break;
+    }
+    return 0;
+}
+
+static void policy_usage(FILE *f, void *ctx)
+{
+    usage_sub(f, ((const struct policy_opts *)ctx)->sub);
+}
+
 /* Returns -1 to go on, else the exit status. `allowed` lists the short
  * option letters this subcommand takes. */
 static int parse(int argc, char **argv, const char *allowed, int min_args, int max_args,
@@ -123,64 +157,26 @@ static int parse(int argc, char **argv, const char *allowed, int min_args, int m
         {NULL, 0, NULL, 0},
     };
     char cmd[32];
-    int c;
     memset(o, 0, sizeof(*o));
     ksctl_db_opts_init(&o->db);
     o->sub = argv[0];
     o->bank = KS_ALG_SHA256;
     snprintf(cmd, sizeof(cmd), "policy %s", o->sub);
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        int t = ksctl_db_opt(&o->db, cmd, c, optarg);
-        if (t != 0) {
-            if (t < 0) {
-                return 2;
-            }
-            continue;
-        }
-        if (c != 'h' && (c == '?' || !strchr(allowed, c))) {
-            if (c != '?') {
-                ksctl_err("%s: %s is not an option of this command", cmd, argv[optind - 1]);
-            }
-            usage_sub(stderr, o->sub);
-            return 2;
-        }
-        switch (c) {
-        case 'b':
-            if (ks_alg_from_name(optarg, &o->bank) < 0) {
-                ksctl_err("%s: unknown bank '%s' (sha1, sha256, sha384, sha512)", cmd, optarg);
-                return 2;
-            }
-            break;
-        case 'r':
-            o->remove = true;
-            break;
-        case 'V':
-            if (parse_version(optarg, &o->version) < 0) {
-                ksctl_err("%s: --version: not a version number: '%s'", cmd, optarg);
-                return 2;
-            }
-            break;
-        case 'd':
-            o->draft = true;
-            break;
-        case 'j':
-            o->json = true;
-            break;
-        case 'h':
-            usage_sub(stdout, o->sub);
-            return 0;
-        default:
-            usage_sub(stderr, o->sub);
-            return 2;
-        }
-    }
-    o->nargs = argc - optind;
-    o->args = argv + optind;
-    if (o->nargs < min_args || o->nargs > max_args) {
-        ksctl_err("%s: wrong number of arguments", cmd);
-        usage_sub(stderr, o->sub);
-        return 2;
+    const struct ksctl_getopt g = {
+        .cmd = cmd,
+        .longopts = longopts,
+        .db = &o->db,
+        .allowed = allowed,
+        .min_args = min_args,
+        .max_args = max_args,
+        .args_error = "wrong number of arguments",
+        .opt = policy_opt,
+        .usage = policy_usage,
+        .ctx = o,
+    };
+    int ret = ksctl_getopt(argc, argv, &g, &o->nargs, &o->args);
+    if (ret >= 0) {
+        return ret;
     }
     if (o->nargs > 0 && !ks_store_name_valid(o->args[0])) {
         ksctl_err("%s: policy name must match [A-Za-z0-9._-]{1,64}: '%s'", cmd, o->args[0]);

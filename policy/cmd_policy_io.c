@@ -106,6 +106,28 @@ static int parse_version(const char *arg, uint32_t *ret)
     return KS_OK;
 }
 
+static int io_opt(void *ctx, const char *cmd, int c, const char *arg)
+{
+    struct io_opts *o = ctx;
+    uint32_t *v = c == 'f' ? &o->from : c == 't' ? &o->to : &o->version;
+    if ((c == 'f' || c == 't' || c == 'V') && parse_version(arg, v) < 0) {
+        ksctl_err("%s: not a version number: '%s'", cmd, arg);
+        return 2;
+    }
+    o->draft = o->draft || c == 'd';
+    o->json = o->json || c == 'j';
+    o->remove = o->remove || c == 'r';
+    if (c == 'n') {
+        o->name = arg;
+    }
+    return 0;
+}
+
+static void io_usage(FILE *f, void *ctx)
+{
+    usage(f, ((const struct io_opts *)ctx)->sub);
+}
+
 static int parse(int argc, char **argv, struct io_opts *o)
 {
     static const struct option longopts[] = {
@@ -123,7 +145,6 @@ static int parse(int argc, char **argv, struct io_opts *o)
     /* options each subcommand takes */
     static const char *const allowed[] = {"ft", "j", "", "Vd", "n", "r"};
     char cmd[32];
-    int c;
     const char *allow = "";
     memset(o, 0, sizeof(*o));
     ksctl_db_opts_init(&o->db);
@@ -134,45 +155,22 @@ static int parse(int argc, char **argv, struct io_opts *o)
         }
     }
     snprintf(cmd, sizeof(cmd), "policy %s", o->sub);
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        int t = ksctl_db_opt(&o->db, cmd, c, optarg);
-        if (t != 0) {
-            if (t < 0) {
-                return 2;
-            }
-            continue;
-        }
-        if (c == 'h') {
-            usage(stdout, o->sub);
-            return 0;
-        }
-        if (c == '?' || !strchr(allow, c)) {
-            if (c != '?') {
-                ksctl_err("%s: %s is not an option of this command", cmd, argv[optind - 1]);
-            }
-            usage(stderr, o->sub);
-            return 2;
-        }
-        uint32_t *v = c == 'f' ? &o->from : c == 't' ? &o->to : &o->version;
-        if ((c == 'f' || c == 't' || c == 'V') && parse_version(optarg, v) < 0) {
-            ksctl_err("%s: not a version number: '%s'", cmd, optarg);
-            return 2;
-        }
-        o->draft = o->draft || c == 'd';
-        o->json = o->json || c == 'j';
-        o->remove = o->remove || c == 'r';
-        if (c == 'n') {
-            o->name = optarg;
-        }
-    }
-    o->nargs = argc - optind;
-    o->args = argv + optind;
     int want = strcmp(o->sub, "rollback") == 0 || strcmp(o->sub, "rule") == 0 ? 2 : 1;
-    if (o->nargs != want) {
-        ksctl_err("%s: wrong number of arguments", cmd);
-        usage(stderr, o->sub);
-        return 2;
+    const struct ksctl_getopt g = {
+        .cmd = cmd,
+        .longopts = longopts,
+        .db = &o->db,
+        .allowed = allow,
+        .min_args = want,
+        .max_args = want,
+        .args_error = "wrong number of arguments",
+        .opt = io_opt,
+        .usage = io_usage,
+        .ctx = o,
+    };
+    int ret = ksctl_getopt(argc, argv, &g, &o->nargs, &o->args);
+    if (ret >= 0) {
+        return ret;
     }
     const char *name = strcmp(o->sub, "import") == 0 ? o->name : o->args[0];
     if (name && !ks_store_name_valid(name)) {

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,6 +219,56 @@ out:
     return ret;
 }
 
+static int learn_opt(void *ctx, const char *cmd, int c, const char *arg)
+{
+    struct learn *l = ctx;
+    char *end = NULL;
+    (void)cmd;
+    switch (c) {
+    case 'e':
+        l->eventlog = arg;
+        break;
+    case 'i':
+        l->ima_log = arg;
+        break;
+    case 'a':
+        l->app_log = arg;
+        break;
+    case 'p':
+        if (parse_pcrs(arg, &l->pcrs) < 0) {
+            ksctl_err("policy learn: --pcrs: not a PCR list (e.g. 0-7,14): '%s'", arg);
+            return 2;
+        }
+        if (l->pcrs >> 16) {
+            ksctl_err("policy learn: --pcrs: PCRs above 15 are never learned from a "
+                      "firmware log (16 and 23 are resettable, 17-22 belong to DRTM)");
+            return 2;
+        }
+        break;
+    case 'b':
+        if (ks_alg_from_name(arg, &l->bank) < 0) {
+            ksctl_err("policy learn: unknown bank '%s' (sha1, sha256, sha384, sha512)", arg);
+            return 2;
+        }
+        break;
+    case 'A':
+        errno = 0;
+        l->app_pcr = (unsigned)strtoul(arg, &end, 10);
+        if (errno || end == arg || *end || arg[0] == '-' || l->app_pcr > 23 || l->app_pcr == 10) {
+            ksctl_err("policy learn: --app-pcr: not an application PCR: '%s'", arg);
+            return 2;
+        }
+        break;
+    }
+    return 0;
+}
+
+static void learn_usage(FILE *f, void *ctx)
+{
+    (void)ctx;
+    usage(f);
+}
+
 int ksctl_policy_learn(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -232,72 +283,34 @@ int ksctl_policy_learn(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     struct learn l;
-    int c;
+    int nargs = 0;
+    char **args = NULL;
     memset(&l, 0, sizeof(l));
     ksctl_db_opts_init(&l.db);
     l.pcrs = KS_LEARN_DEFAULT_PCRS;
     ks_learn_stats_init(&l.st);
     l.app_pcr = 15;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        int t = ksctl_db_opt(&l.db, "policy learn", c, optarg);
-        if (t != 0) {
-            if (t < 0) {
-                return 2;
-            }
-            continue;
-        }
-        char *end = NULL;
-        switch (c) {
-        case 'e':
-            l.eventlog = optarg;
-            break;
-        case 'i':
-            l.ima_log = optarg;
-            break;
-        case 'a':
-            l.app_log = optarg;
-            break;
-        case 'p':
-            if (parse_pcrs(optarg, &l.pcrs) < 0) {
-                ksctl_err("policy learn: --pcrs: not a PCR list (e.g. 0-7,14): '%s'", optarg);
-                return 2;
-            }
-            if (l.pcrs >> 16) {
-                ksctl_err("policy learn: --pcrs: PCRs above 15 are never learned from a "
-                          "firmware log (16 and 23 are resettable, 17-22 belong to DRTM)");
-                return 2;
-            }
-            break;
-        case 'b':
-            if (ks_alg_from_name(optarg, &l.bank) < 0) {
-                ksctl_err("policy learn: unknown bank '%s' (sha1, sha256, sha384, sha512)", optarg);
-                return 2;
-            }
-            break;
-        case 'A':
-            errno = 0;
-            l.app_pcr = (unsigned)strtoul(optarg, &end, 10);
-            if (errno || end == optarg || *end || optarg[0] == '-' || l.app_pcr > 23 ||
-                l.app_pcr == 10) {
-                ksctl_err("policy learn: --app-pcr: not an application PCR: '%s'", optarg);
-                return 2;
-            }
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
+    /* NAME and --eventlog are checked together below. */
+    const struct ksctl_getopt g = {
+        .cmd = "policy learn",
+        .longopts = longopts,
+        .db = &l.db,
+        .min_args = 0,
+        .max_args = INT_MAX,
+        .opt = learn_opt,
+        .usage = learn_usage,
+        .ctx = &l,
+    };
+    int ret = ksctl_getopt(argc, argv, &g, &nargs, &args);
+    if (ret >= 0) {
+        return ret;
     }
-    if (argc - optind != 1 || !l.eventlog) {
+    if (nargs != 1 || !l.eventlog) {
         ksctl_err("policy learn: NAME and --eventlog FILE are required");
         usage(stderr);
         return 2;
     }
-    l.name = argv[optind];
+    l.name = args[0];
     if (!ks_store_name_valid(l.name)) {
         ksctl_err("policy learn: policy name must match [A-Za-z0-9._-]{1,64}: '%s'", l.name);
         return 2;
@@ -307,7 +320,7 @@ int ksctl_policy_learn(int argc, char **argv)
                   "rules on it prove nothing",
                   l.app_pcr);
     }
-    int ret = run(&l);
+    ret = run(&l);
     ks_rule_list_clear(&l.list);
     return ret;
 }

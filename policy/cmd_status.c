@@ -155,6 +155,36 @@ static void status_text(const struct ksctl_db *d, const struct ks_store_status *
     }
 }
 
+struct status_opts {
+    bool json;
+    long n_recent;
+};
+
+static int status_opt(void *ctx, const char *cmd, int c, const char *arg)
+{
+    struct status_opts *so = ctx;
+    char *end = NULL;
+    (void)cmd;
+    if (c == 'j') {
+        so->json = true;
+    } else if (c == 'n') {
+        errno = 0;
+        so->n_recent = strtol(arg, &end, 10);
+        if (errno != 0 || end == arg || *end != '\0' || so->n_recent < 0 ||
+            so->n_recent > RECENT_MAX) {
+            ksctl_err("status: --recent: not a number in 0..%d: '%s'", RECENT_MAX, arg);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+static void status_usage(FILE *f, void *ctx)
+{
+    (void)ctx;
+    usage(f);
+}
+
 int ksctl_status(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -170,40 +200,21 @@ int ksctl_status(int argc, char **argv)
     struct ks_store_ak_info *aks = NULL;
     size_t n_aks = 0;
     json_t *recent = NULL;
-    bool json = false;
-    long n_recent = RECENT_DEFAULT;
-    char *end = NULL;
-    int c, ret = 0;
+    struct status_opts so = {false, RECENT_DEFAULT};
+    int ret = 0;
     ksctl_db_opts_init(&o);
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        int t = ksctl_db_opt(&o, "status", c, optarg);
-        if (t < 0) {
-            return 2;
-        } else if (t > 0) {
-            continue;
-        } else if (c == 'j') {
-            json = true;
-        } else if (c == 'n') {
-            errno = 0;
-            n_recent = strtol(optarg, &end, 10);
-            if (errno != 0 || end == optarg || *end != '\0' || n_recent < 0 ||
-                n_recent > RECENT_MAX) {
-                ksctl_err("status: --recent: not a number in 0..%d: '%s'", RECENT_MAX, optarg);
-                return 2;
-            }
-        } else if (c == 'h') {
-            usage(stdout);
-            return 0;
-        } else {
-            usage(stderr);
-            return 2;
-        }
+    const struct ksctl_getopt g = {
+        .cmd = "status",
+        .longopts = longopts,
+        .db = &o,
+        .opt = status_opt,
+        .usage = status_usage,
+        .ctx = &so,
+    };
+    if ((ret = ksctl_getopt(argc, argv, &g, NULL, NULL)) >= 0) {
+        return ret;
     }
-    if (optind != argc) {
-        ksctl_err("status: unexpected argument '%s'", argv[optind]);
-        return 2;
-    }
+    ret = 0;
     int r = ksctl_db_open(&d, &o, "status", 0);
     if (r < 0) {
         ret = ks_error_exit_code(r);
@@ -214,10 +225,10 @@ int ksctl_status(int argc, char **argv)
         ret = ksctl_db_fail(&d, r, NULL);
         goto out;
     }
-    if (json) {
+    if (so.json) {
         if (!(recent = json_array()) ||
-            (n_recent > 0 &&
-             (r = ks_store_release_recent(d.store, (size_t)n_recent, recent_json, recent)) < 0)) {
+            (so.n_recent > 0 && (r = ks_store_release_recent(d.store, (size_t)so.n_recent,
+                                                             recent_json, recent)) < 0)) {
             ret = ksctl_db_fail(&d, r < 0 ? r : KS_ERR_NOMEM, NULL);
             goto out;
         }
@@ -229,9 +240,9 @@ int ksctl_status(int argc, char **argv)
         goto out;
     }
     status_text(&d, &st, aks, n_aks);
-    if (n_recent > 0 && st.releases_granted + st.releases_refused > 0) {
+    if (so.n_recent > 0 && st.releases_granted + st.releases_refused > 0) {
         printf("newest releases (newest first):\n");
-        if ((r = ks_store_release_recent(d.store, (size_t)n_recent, recent_text, NULL)) < 0) {
+        if ((r = ks_store_release_recent(d.store, (size_t)so.n_recent, recent_text, NULL)) < 0) {
             ret = ksctl_db_fail(&d, r, NULL);
         }
     }

@@ -58,6 +58,85 @@ int ksctl_db_opt(struct ksctl_db_opts *o, const char *cmd, int c, const char *ar
     }
 }
 
+static bool allows(const char *allowed, int c)
+{
+    return !allowed || (c > 0 && c <= UCHAR_MAX && strchr(allowed, c) != NULL);
+}
+
+int ksctl_getopt(int argc, char **argv, const struct ksctl_getopt *g, int *ret_nargs,
+                 char ***ret_args)
+{
+    int c, li = -1;
+    /* 0, not 1: glibc then also forgets where it was inside an earlier
+     * argv (a parse that stopped early), so that the loop can run again. */
+    optind = 0;
+    for (;;) {
+        li = -1; /* set only when a long option matched */
+        if ((c = getopt_long(argc, argv, "h", g->longopts, &li)) == -1) {
+            break;
+        }
+        if ((g->flags & KSCTL_GETOPT_NO_MASTER_KEY) && c == KSCTL_OPT_MASTER_KEY) {
+            ksctl_err("%s: --master-key is not an option of this command", g->cmd);
+            return 2;
+        }
+        int t = g->db ? ksctl_db_opt(g->db, g->cmd, c, optarg) : 0;
+        if (t < 0) {
+            return 2;
+        }
+        if (t > 0) {
+            continue;
+        }
+        if (c == 'h') {
+            g->usage(stdout, g->ctx);
+            return 0;
+        }
+        if (c == '?') {
+            g->usage(stderr, g->ctx);
+            return 2;
+        }
+        if (!allows(g->allowed, c)) {
+            /* The option's own name: argv[optind - 1] is VALUE for
+             * "--name VALUE". */
+            if (li >= 0) {
+                ksctl_err("%s: --%s is not an option of this command", g->cmd,
+                          g->longopts[li].name);
+            } else {
+                ksctl_err("%s: %s is not an option of this command", g->cmd, argv[optind - 1]);
+            }
+            if (!(g->flags & KSCTL_GETOPT_QUIET)) {
+                g->usage(stderr, g->ctx);
+            }
+            return 2;
+        }
+        if (!g->opt) {
+            g->usage(stderr, g->ctx);
+            return 2;
+        }
+        int r = g->opt(g->ctx, g->cmd, c, optarg);
+        if (r != 0) {
+            return r;
+        }
+    }
+    int nargs = argc - optind;
+    if (nargs < g->min_args || nargs > g->max_args) {
+        if (!g->args_error && nargs > g->max_args) {
+            ksctl_err("%s: unexpected argument '%s'", g->cmd, argv[optind + g->max_args]);
+        } else {
+            ksctl_err("%s: %s", g->cmd,
+                      g->args_error ? g->args_error : "wrong number of arguments");
+            g->usage(stderr, g->ctx);
+        }
+        return 2;
+    }
+    if (ret_nargs) {
+        *ret_nargs = nargs;
+    }
+    if (ret_args) {
+        *ret_args = argv + optind;
+    }
+    return -1;
+}
+
 static void sanitize(char *s)
 {
     for (; *s; s++) {

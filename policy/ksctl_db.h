@@ -82,6 +82,47 @@ void ksctl_db_opts_init(struct ksctl_db_opts *o);
  * naming `cmd`) for a bad value. */
 int ksctl_db_opt(struct ksctl_db_opts *o, const char *cmd, int c, const char *arg);
 
+/* A subcommand's own option: getopt_long's value `c` with its optarg `arg`
+ * (`cmd` as in struct ksctl_getopt). 0 to go on, else the exit status,
+ * after printing why. */
+typedef int (*ksctl_opt_fn)(void *ctx, const char *cmd, int c, const char *arg);
+
+/* What ksctl_getopt needs to know about a subcommand. */
+struct ksctl_getopt {
+    const char *cmd;               /* "ak add": the head of its messages */
+    const struct option *longopts; /* getopt_long's table (the only short option is -h) */
+    struct ksctl_db_opts *db;      /* takes the shared options (ksctl_db_opt); NULL: none */
+    const char *allowed;           /* the values (letters) of the options it takes; NULL: all */
+    unsigned flags;                /* KSCTL_GETOPT_* */
+    int min_args, max_args;        /* how many arguments may follow the options */
+    /* The reason printed, with the usage, when their number is wrong
+     * ("wrong number of arguments" when NULL); when NULL, one argument too
+     * many is named instead: "unexpected argument 'X'", without the usage. */
+    const char *args_error;
+    ksctl_opt_fn opt; /* NULL: it has no options of its own */
+    void (*usage)(FILE *f, void *ctx);
+    void *ctx; /* for opt and usage */
+};
+
+/* An option that `allowed` does not list is refused without the usage. */
+#define KSCTL_GETOPT_QUIET 0x1u
+/* --master-key, though in longopts, is not an option of this subcommand
+ * (refused, without the usage, before the shared options are taken). */
+#define KSCTL_GETOPT_NO_MASTER_KEY 0x2u
+
+/*
+ * The option loop every admin subcommand shares (argv[0] is its name):
+ * the shared options into g->db (a bad value: exit 2), --help / -h prints
+ * the usage on stdout (exit 0), an unknown option (getopt_long has said
+ * why) or one not in g->allowed ("<cmd>: OPTION is not an option of this
+ * command") is a usage error (the usage on stderr, exit 2), any other goes
+ * to g->opt. Then the number of arguments is checked. Returns -1 to go on,
+ * with the arguments in *ret_args / *ret_nargs (either may be NULL), else
+ * the exit status.
+ */
+KS_WUR int ksctl_getopt(int argc, char **argv, const struct ksctl_getopt *g, int *ret_nargs,
+                        char ***ret_args);
+
 /* ksctl_db_open flags */
 #define KSCTL_DB_CREATE 0x1u     /* create the database file (ksctl init) */
 #define KSCTL_DB_MASTER_KEY 0x2u /* load the master key too */
