@@ -51,7 +51,7 @@
 #define KS_STORE_MAX_SECRET 4096        /* plaintext key material */
 #define KS_STORE_MAX_BLOB (64 * 1024)   /* TPM2B_PUBLIC, certificates */
 #define KS_STORE_MAX_REQUEST_KEYS 32    /* keys per release snapshot */
-#define KS_STORE_MAX_RULES 4096         /* rules per policy version */
+#define KS_STORE_MAX_RULES 262144       /* rules per policy version */
 #define KS_STORE_MAX_REASON 1024        /* audit reason */
 #define KS_STORE_MAX_DETAIL (64 * 1024) /* audit detail JSON */
 
@@ -337,6 +337,7 @@ struct ks_store_policy {
     char name[KS_STORE_NAME_MAX + 1];
     uint32_t version;
     enum ks_policy_state state;
+    int64_t pv_id; /* the version's row id: one version, whatever its number */
     size_t n_rules;
     struct ks_store_rule *rules;
 };
@@ -533,6 +534,9 @@ struct ks_store_key {
     uint8_t public_key[32]; /* HPKE keys */
     uint8_t share_index, share_threshold, share_count;
     struct ks_store_policy policy; /* the key's policy, active version */
+    /* The caller already holds the rules of policy.pv_id (see
+     * ks_store_release_snapshot_ex): policy has none here. */
+    bool rules_held;
 };
 
 struct ks_store_snapshot {
@@ -553,6 +557,21 @@ struct ks_store_snapshot {
 KS_WUR int ks_store_release_snapshot(struct ks_store *s, const char *ak_id,
                                      const char *const *key_refs, size_t n,
                                      struct ks_store_snapshot **ret);
+
+/*
+ * The same, but for each key whose policy has an active version,
+ * held(arg, key_index, pv_id, version) is asked first whether the caller
+ * already holds that version's rules; when it says true they are not read
+ * (key->rules_held, no rules in key->policy). Sound because a version's
+ * rules never change once it is active (db/schema.sql triggers). held is
+ * called inside the read transaction and must not use the store.
+ */
+typedef bool (*ks_store_rules_held_fn)(void *arg, size_t key_index, int64_t pv_id,
+                                       uint32_t version);
+KS_WUR int ks_store_release_snapshot_ex(struct ks_store *s, const char *ak_id,
+                                        const char *const *key_refs, size_t n,
+                                        ks_store_rules_held_fn held, void *arg,
+                                        struct ks_store_snapshot **ret);
 
 void ks_store_snapshot_free(struct ks_store_snapshot *snap);
 

@@ -104,6 +104,7 @@ static int policy_get_tx(struct ks_store *s, const char *policy, uint32_t versio
         return r;
     }
     snprintf(p->name, sizeof(p->name), "%s", policy);
+    p->pv_id = pv_id;
     return ks_store_policy_rules_load(s, pv_id, p);
 }
 

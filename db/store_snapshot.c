@@ -73,7 +73,8 @@ static int snap_ak(struct ks_store *s, const char *ak_id, struct ks_store_ak *ak
     "FROM keys k JOIN key_versions kv ON kv.key_id = k.id "                                        \
     "JOIN policies p ON p.id = k.policy_id WHERE k.name = ?1 "
 
-static int snap_key(struct ks_store *s, const char *ref, struct ks_store_key *k)
+static int snap_key(struct ks_store *s, const char *ref, struct ks_store_key *k, size_t index,
+                    ks_store_rules_held_fn held, void *arg)
 {
     int64_t policy_id, pv_id;
     int r;
@@ -140,11 +141,23 @@ static int snap_key(struct ks_store *s, const char *ref, struct ks_store_key *k)
         return r;
     }
     k->policy.state = KS_POLICY_ACTIVE;
+    k->policy.pv_id = pv_id;
+    if (held && held(arg, index, pv_id, k->policy.version)) {
+        k->rules_held = true;
+        return KS_OK;
+    }
     return ks_store_policy_rules_load(s, pv_id, &k->policy);
 }
 
 int ks_store_release_snapshot(struct ks_store *s, const char *ak_id, const char *const *key_refs,
                               size_t n, struct ks_store_snapshot **ret)
+{
+    return ks_store_release_snapshot_ex(s, ak_id, key_refs, n, NULL, NULL, ret);
+}
+
+int ks_store_release_snapshot_ex(struct ks_store *s, const char *ak_id, const char *const *key_refs,
+                                 size_t n, ks_store_rules_held_fn held, void *arg,
+                                 struct ks_store_snapshot **ret)
 {
     if (!s || !ks_store_tpm_name_valid(ak_id) || (n > 0 && !key_refs) || !ret) {
         return KS_ERR_INVALID_ARG;
@@ -175,7 +188,7 @@ int ks_store_release_snapshot(struct ks_store *s, const char *ak_id, const char 
     }
     r = snap_ak(s, ak_id, &snap->ak);
     for (size_t i = 0; r == KS_OK && i < n; i++) {
-        r = snap_key(s, key_refs[i], &snap->keys[i]);
+        r = snap_key(s, key_refs[i], &snap->keys[i], i, held, arg);
     }
     ks_store_rollback(s); /* read-only: nothing to commit */
     if (r < 0) {

@@ -20,6 +20,12 @@ void ks_ep_metrics(struct ks_server_ctx *ctx, const struct ks_http_request *req,
     ks_audit_batcher_counts(ctx->audit_batcher, &rows, &commits);
     g.audit_rows = rows;
     g.audit_commits = commits;
+    struct ks_policy_cache_stats pc;
+    ks_policy_cache_stats(ctx->policy_cache, &pc);
+    g.policy_cache_versions = pc.versions;
+    g.policy_cache_rules = pc.rules;
+    g.policy_cache_hits = pc.hits;
+    g.policy_cache_misses = pc.misses;
     int r = ks_metrics_render(&ctx->metrics, &g, &text, &len);
     if (r != KS_OK) {
         ks_http_reply_error(reply, r, "cannot render metrics");

@@ -169,10 +169,27 @@ int ks_metrics_render(const struct ks_metrics *m, const struct ks_metrics_gauges
                 "# HELP keyserverd_audit_commits_total Transactions (fsyncs) that committed "
                 "them (group commit).\n"
                 "# TYPE keyserverd_audit_commits_total counter\n"
-                "keyserverd_audit_commits_total %llu\n",
+                "keyserverd_audit_commits_total %llu\n"
+                "# HELP keyserverd_policy_cache_versions Compiled policy versions held.\n"
+                "# TYPE keyserverd_policy_cache_versions gauge\n"
+                "keyserverd_policy_cache_versions %llu\n"
+                "# HELP keyserverd_policy_cache_rules Rules of the compiled versions held.\n"
+                "# TYPE keyserverd_policy_cache_rules gauge\n"
+                "keyserverd_policy_cache_rules %llu\n"
+                "# HELP keyserverd_policy_cache_hits_total Releases that found a key's policy "
+                "version compiled.\n"
+                "# TYPE keyserverd_policy_cache_hits_total counter\n"
+                "keyserverd_policy_cache_hits_total %llu\n"
+                "# HELP keyserverd_policy_cache_misses_total Policy versions read from the "
+                "database and compiled.\n"
+                "# TYPE keyserverd_policy_cache_misses_total counter\n"
+                "keyserverd_policy_cache_misses_total %llu\n",
                 (unsigned long long)g->connections, (unsigned long long)g->in_flight,
                 (unsigned long long)g->nonce_cache, (unsigned long long)g->uptime_s,
-                (unsigned long long)g->audit_rows, (unsigned long long)g->audit_commits);
+                (unsigned long long)g->audit_rows, (unsigned long long)g->audit_commits,
+                (unsigned long long)g->policy_cache_versions,
+                (unsigned long long)g->policy_cache_rules, (unsigned long long)g->policy_cache_hits,
+                (unsigned long long)g->policy_cache_misses);
     }
     if (fclose(f) != 0 || !buf) {
         free(buf);

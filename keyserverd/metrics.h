@@ -55,6 +55,8 @@ struct ks_metrics_gauges {
     uint64_t uptime_s;
     uint64_t audit_rows;    /* release audit rows committed (counter) */
     uint64_t audit_commits; /* the transactions that committed them (counter) */
+    uint64_t policy_cache_versions, policy_cache_rules; /* compiled versions held */
+    uint64_t policy_cache_hits, policy_cache_misses;    /* counters */
 };
 
 void ks_metrics_init(struct ks_metrics *m);

@@ -46,13 +46,13 @@ void ks_pe_safe_text(const char *s, size_t len, char *out, size_t max)
 }
 
 /* True when some rule of (bank, pcr) allows `value`. */
-static bool pcr_value_allowed(const struct ks_store_policy *p, uint16_t bank, unsigned pcr,
+static bool pcr_value_allowed(const struct ks_pe *c, uint16_t bank, unsigned pcr,
                               const uint8_t *value, size_t len)
 {
     bool allowed = false;
-    for (size_t i = 0; i < p->n_rules; i++) {
-        const struct ks_store_rule *r = &p->rules[i];
-        if (r->kind != KS_RULE_PCR || r->bank != bank || r->pcr != pcr) {
+    for (size_t j = 0; j < ks_pe_n_of(c, KS_RULE_PCR); j++) {
+        const struct ks_store_rule *r = &c->p->rules[ks_pe_of(c, KS_RULE_PCR, j)];
+        if (r->bank != bank || r->pcr != pcr) {
             continue;
         }
         /* No early exit: the time taken does not say which entry matched. */
@@ -88,22 +88,19 @@ static int pcr_rule(struct ks_pe *c, const struct ks_store_rule *r)
     if (ks_pcr_set_get(c->in->quoted, r->bank, r->pcr, &value) < 0) {
         return ks_pe_deny(c, "no quoted value for PCR %s:%u", bank, r->pcr);
     }
-    if (!pcr_value_allowed(c->p, r->bank, r->pcr, value, ks_alg_digest_size(r->bank))) {
+    if (!pcr_value_allowed(c, r->bank, r->pcr, value, ks_alg_digest_size(r->bank))) {
         return ks_pe_deny(c, "PCR %s:%u value not allowed by the policy", bank, r->pcr);
     }
     return KS_OK;
 }
 
-/* Any other kind: decodes, and the (bank, PCR) it names is quoted. */
+/* Any other kind: decoded (at compile time), and the (bank, PCR) it names
+ * is quoted. */
 static int rule_prepare(struct ks_pe *c, size_t i)
 {
     const struct ks_store_rule *r = &c->p->rules[i];
     const char *kind = r->kind_name;
-    int rc = ks_rule_decode(r, &c->dec[i]);
-    if (rc == KS_ERR_NOMEM) {
-        return rc;
-    }
-    if (rc < 0) {
+    if (c->cp->dec_rc[i] < 0) {
         return ks_pe_deny(c, "rule %s #%lld is malformed", kind, (long long)r->id);
     }
     if (r->pcr != KS_RULE_NO_PCR && r->bank && !ks_pcr_selection_has(c->in->sel, r->bank, r->pcr)) {
@@ -165,31 +162,35 @@ static int tpm_rule(struct ks_pe *c, size_t i)
     }
 }
 
-int ks_policy_eval_input(const struct ks_store_policy *policy, const struct ks_policy_input *in,
-                         char *reason, size_t reason_len)
+int ks_policy_eval_compiled(const struct ks_policy_compiled *cp, const struct ks_policy_input *in,
+                            char *reason, size_t reason_len)
 {
     if (reason && reason_len) {
         reason[0] = '\0';
     }
-    if (!policy || !in || !in->sel || !in->quoted) {
+    if (!cp || !in || !in->sel || !in->quoted) {
         return KS_ERR_INVALID_ARG;
     }
-    struct ks_pe c = {policy, in, NULL, reason, reason_len};
+    const struct ks_store_policy *policy = cp->p;
+    struct ks_pe c = {cp, policy, cp->dec, in, reason, reason_len};
     if (policy->version == 0 || policy->n_rules == 0) {
         return ks_pe_deny(&c, "policy '%s' has no active rules", policy->name);
     }
-    c.dec = calloc(policy->n_rules, sizeof(*c.dec));
-    if (!c.dec) {
-        return KS_ERR_NOMEM;
-    }
     int r = KS_OK;
     bool logs = false;
+    uint32_t pcr_done[KS_MAX_BANKS] = {0}; /* (bank, PCR) allow-lists judged */
     for (size_t i = 0; i < policy->n_rules && r == KS_OK; i++) {
         const struct ks_store_rule *rule = &policy->rules[i];
         if (rule->kind == KS_RULE_UNKNOWN || rule->kind > KS_RULE_KIND_MAX) {
             r = ks_pe_deny(&c, "rule kind '%s' not supported by this keyserver", rule->kind_name);
         } else if (rule->kind == KS_RULE_PCR) {
-            r = pcr_rule(&c, rule);
+            /* Every entry of one (bank, PCR) gives the same answer: judge
+             * the allow-list once, not once per entry. */
+            int b = ks_alg_bank_index(rule->bank);
+            bool seen = b >= 0 && rule->pcr < KS_PCR_COUNT && (pcr_done[b] >> rule->pcr & 1u);
+            if (!seen && (r = pcr_rule(&c, rule)) == KS_OK && b >= 0 && rule->pcr < KS_PCR_COUNT) {
+                pcr_done[b] |= 1u << rule->pcr;
+            }
         } else if ((r = rule_prepare(&c, i)) == KS_OK) {
             if (rule->kind == KS_RULE_TPM_SAFE || rule->kind == KS_RULE_TPM_CLOCK ||
                 rule->kind == KS_RULE_TPM_FIRMWARE) {
@@ -203,10 +204,24 @@ int ks_policy_eval_input(const struct ks_store_policy *policy, const struct ks_p
         (r = ks_pe_ima_rules(&c)) == KS_OK) {
         r = ks_pe_app_rules(&c);
     }
-    for (size_t i = 0; i < policy->n_rules; i++) {
-        ks_rule_dec_clear(&c.dec[i]);
+    return r;
+}
+
+int ks_policy_eval_input(const struct ks_store_policy *policy, const struct ks_policy_input *in,
+                         char *reason, size_t reason_len)
+{
+    if (reason && reason_len) {
+        reason[0] = '\0';
     }
-    free(c.dec);
+    if (!policy || !in || !in->sel || !in->quoted) {
+        return KS_ERR_INVALID_ARG;
+    }
+    struct ks_policy_compiled *cp = NULL;
+    int r = ks_policy_compile(policy, 0, &cp);
+    if (r == KS_OK) {
+        r = ks_policy_eval_compiled(cp, in, reason, reason_len);
+    }
+    ks_policy_compiled_unref(cp);
     return r;
 }
 

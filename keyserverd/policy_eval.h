@@ -70,6 +70,13 @@ KS_WUR int ks_policy_eval_input(const struct ks_store_policy *policy,
 
 /* True when a policy has a rule of `kind` (the release decision asks for
  * KS_RULE_TPM_CLOCK: it then enforces the clock record at grant time). */
+/* The same on a compiled policy version (keyserverd/policy_compiled.h):
+ * nothing is decoded or sorted per call. */
+struct ks_policy_compiled;
+KS_WUR int ks_policy_eval_compiled(const struct ks_policy_compiled *cp,
+                                   const struct ks_policy_input *in, char *reason,
+                                   size_t reason_len);
+
 bool ks_policy_has_kind(const struct ks_store_policy *policy, enum ks_rule_kind kind);
 
 #endif

@@ -110,9 +110,11 @@ static int event_group(struct ks_pe *c, uint16_t bank, unsigned pcr)
     char tb[16];
     bool ordered = false, unordered = false;
     uint32_t expect = 0;
-    for (size_t i = 0; i < c->p->n_rules; i++) {
+    const size_t n_ev = ks_pe_n_of(c, KS_RULE_EVENT);
+    for (size_t j = 0; j < n_ev; j++) {
+        size_t i = ks_pe_of(c, KS_RULE_EVENT, j);
         const struct ks_store_rule *r = &c->p->rules[i];
-        if (r->kind == KS_RULE_EVENT && r->bank == bank && r->pcr == pcr) {
+        if (r->bank == bank && r->pcr == pcr) {
             ordered = ordered || c->dec[i].has_seq;
             unordered = unordered || !c->dec[i].has_seq;
             if (c->dec[i].has_seq && c->dec[i].seq + 1 > expect) {
@@ -134,11 +136,12 @@ static int event_group(struct ks_pe *c, uint16_t bank, unsigned pcr)
             return ks_pe_deny(c, "rule event %s:%u: event #%zu has no %s digest", bn, pcr, n, bn);
         }
         bool match = false;
-        for (size_t i = 0; i < c->p->n_rules && !match; i++) {
+        for (size_t j = 0; j < n_ev && !match; j++) {
+            size_t i = ks_pe_of(c, KS_RULE_EVENT, j);
             const struct ks_store_rule *r = &c->p->rules[i];
-            match = r->kind == KS_RULE_EVENT && r->bank == bank && r->pcr == pcr &&
-                    (!ordered || c->dec[i].seq == k) && c->dec[i].event_type == e->type &&
-                    r->digest_len == d->size && memcmp(r->digest, d->bytes, d->size) == 0;
+            match = r->bank == bank && r->pcr == pcr && (!ordered || c->dec[i].seq == k) &&
+                    c->dec[i].event_type == e->type && r->digest_len == d->size &&
+                    memcmp(r->digest, d->bytes, d->size) == 0;
         }
         if (!match) {
             if (ordered) {
@@ -345,9 +348,12 @@ int ks_pe_boot_rules(struct ks_pe *c)
         switch (rule->kind) {
         case KS_RULE_EVENT: {
             bool first = true; /* each (bank, PCR) group once */
-            for (size_t j = 0; j < i && first; j++) {
-                first = !(c->p->rules[j].kind == KS_RULE_EVENT &&
-                          c->p->rules[j].bank == rule->bank && c->p->rules[j].pcr == rule->pcr);
+            for (size_t k = 0; k < ks_pe_n_of(c, KS_RULE_EVENT) && first; k++) {
+                size_t j = ks_pe_of(c, KS_RULE_EVENT, k);
+                if (j >= i) {
+                    break;
+                }
+                first = !(c->p->rules[j].bank == rule->bank && c->p->rules[j].pcr == rule->pcr);
             }
             if (first && (r = fw_ready(c, rule)) == KS_OK) {
                 r = event_group(c, rule->bank, rule->pcr);

@@ -16,26 +16,21 @@
 #include "keyserverd/policy_eval_internal.h"
 #include "tpm_attest.h"
 
-static int cmp_path(const void *a, const void *b)
-{
-    const struct ks_rule_dec *x = *(const struct ks_rule_dec *const *)a;
-    const struct ks_rule_dec *y = *(const struct ks_rule_dec *const *)b;
-    return strcmp(x->text, y->text);
-}
-
 static bool excluded(struct ks_pe *c, const char *path, size_t len)
 {
-    for (size_t i = 0; i < c->p->n_rules; i++) {
-        if (c->p->rules[i].kind == KS_RULE_IMA_EXCLUDE && c->dec[i].text_len <= len &&
-            memcmp(path, c->dec[i].text, c->dec[i].text_len) == 0) {
+    for (size_t j = 0; j < ks_pe_n_of(c, KS_RULE_IMA_EXCLUDE); j++) {
+        const struct ks_rule_dec *d = &c->dec[ks_pe_of(c, KS_RULE_IMA_EXCLUDE, j)];
+        if (d->text_len <= len && memcmp(path, d->text, d->text_len) == 0) {
             return true;
         }
     }
     return false;
 }
 
-/* Allowed when some ima_file rule of the entry's path has its digest. */
-static bool file_allowed(struct ks_rule_dec **files, size_t n, const struct ks_ima_entry *e)
+/* Allowed when some ima_file rule of the entry's path has its digest
+ * (files: sorted by path, policy_compiled.c). */
+static bool file_allowed(const struct ks_rule_dec *const *files, size_t n,
+                         const struct ks_ima_entry *e)
 {
     size_t lo = 0, hi = n;
     while (lo < hi) { /* first rule whose path is >= e->path */
@@ -58,14 +53,8 @@ static bool file_allowed(struct ks_rule_dec **files, size_t n, const struct ks_i
 
 int ks_pe_ima_rules(struct ks_pe *c)
 {
-    size_t n_files = 0;
-    bool any = false;
-    for (size_t i = 0; i < c->p->n_rules; i++) {
-        enum ks_rule_kind k = c->p->rules[i].kind;
-        any = any || k == KS_RULE_IMA_FILE || k == KS_RULE_IMA_EXCLUDE;
-        n_files += k == KS_RULE_IMA_FILE;
-    }
-    if (!any) {
+    size_t n_files = ks_pe_n_of(c, KS_RULE_IMA_FILE);
+    if (n_files == 0 && ks_pe_n_of(c, KS_RULE_IMA_EXCLUDE) == 0) {
         return KS_OK;
     }
     const struct ks_evidence *ev = c->in->ev;
@@ -75,17 +64,12 @@ int ks_pe_ima_rules(struct ks_pe *c)
     if (!ev->ima_banks) {
         return ks_pe_deny(c, "rule ima_file: the quote does not select PCR 10");
     }
-    struct ks_rule_dec **files = calloc(n_files ? n_files : 1, sizeof(*files));
-    if (!files) {
-        return KS_ERR_NOMEM;
+    /* Every rule decoded before the log rules run (policy_eval.c), so every
+     * ima_file rule is in the sorted index. */
+    if (c->cp->n_ima_files != n_files) {
+        return KS_ERR_INTERNAL;
     }
-    size_t k = 0;
-    for (size_t i = 0; i < c->p->n_rules; i++) {
-        if (c->p->rules[i].kind == KS_RULE_IMA_FILE) {
-            files[k++] = &c->dec[i];
-        }
-    }
-    qsort(files, n_files, sizeof(*files), cmp_path);
+    const struct ks_rule_dec *const *files = c->cp->ima_files;
     int r = KS_OK;
     char safe[96];
     for (size_t i = 0; i < ev->ima_count && r == KS_OK; i++) {
@@ -103,7 +87,6 @@ int ks_pe_ima_rules(struct ks_pe *c)
                            ks_ima_hash_name(e->digest_alg));
         }
     }
-    free(files);
     return r;
 }
 
@@ -153,10 +136,11 @@ static int app_bank(struct ks_pe *c, uint16_t bank)
             break;
         }
         bool named = false, allowed = false;
-        for (size_t i = 0; i < c->p->n_rules; i++) {
+        for (size_t j = 0; j < ks_pe_n_of(c, KS_RULE_APP_DIGEST); j++) {
+            size_t i = ks_pe_of(c, KS_RULE_APP_DIGEST, j);
             const struct ks_store_rule *rule = &c->p->rules[i];
-            if (rule->kind != KS_RULE_APP_DIGEST || rule->bank != bank ||
-                c->dec[i].text_len != tlen || memcmp(c->dec[i].text, tag, tlen) != 0) {
+            if (rule->bank != bank || c->dec[i].text_len != tlen ||
+                memcmp(c->dec[i].text, tag, tlen) != 0) {
                 continue;
             }
             named = true;
@@ -172,13 +156,16 @@ static int app_bank(struct ks_pe *c, uint16_t bank)
                            safe);
         }
     }
-    for (size_t i = 0; i < c->p->n_rules && r == KS_OK; i++) {
-        if (c->p->rules[i].kind != KS_RULE_APP_DIGEST || c->p->rules[i].bank != bank || seen[i]) {
+    const size_t n_app = ks_pe_n_of(c, KS_RULE_APP_DIGEST);
+    for (size_t a = 0; a < n_app && r == KS_OK; a++) {
+        size_t i = ks_pe_of(c, KS_RULE_APP_DIGEST, a);
+        if (c->p->rules[i].bank != bank || seen[i]) {
             continue;
         }
         /* seen[] marks every rule of a tag that appeared */
         bool tag_seen = false;
-        for (size_t j = 0; j < c->p->n_rules && !tag_seen; j++) {
+        for (size_t b = 0; b < n_app && !tag_seen; b++) {
+            size_t j = ks_pe_of(c, KS_RULE_APP_DIGEST, b);
             tag_seen = seen[j] && c->p->rules[j].bank == bank &&
                        strcmp(c->dec[j].text, c->dec[i].text) == 0;
         }
@@ -195,11 +182,9 @@ int ks_pe_app_rules(struct ks_pe *c)
 {
     const struct ks_evidence *ev = c->in->ev;
     int r = KS_OK;
-    for (size_t i = 0; i < c->p->n_rules && r == KS_OK; i++) {
-        const struct ks_store_rule *rule = &c->p->rules[i];
-        if (rule->kind != KS_RULE_APP_DIGEST) {
-            continue;
-        }
+    const size_t n_app = ks_pe_n_of(c, KS_RULE_APP_DIGEST);
+    for (size_t a = 0; a < n_app && r == KS_OK; a++) {
+        const struct ks_store_rule *rule = &c->p->rules[ks_pe_of(c, KS_RULE_APP_DIGEST, a)];
         const char *bn = ks_alg_name(rule->bank);
         if (!ev || !ev->app_log) {
             return ks_pe_deny(c,
@@ -216,9 +201,8 @@ int ks_pe_app_rules(struct ks_pe *c)
                               rule->pcr, bn);
         }
         bool first = true; /* each bank once */
-        for (size_t j = 0; j < i && first; j++) {
-            first =
-                !(c->p->rules[j].kind == KS_RULE_APP_DIGEST && c->p->rules[j].bank == rule->bank);
+        for (size_t b = 0; b < a && first; b++) {
+            first = c->p->rules[ks_pe_of(c, KS_RULE_APP_DIGEST, b)].bank != rule->bank;
         }
         if (first) {
             r = app_bank(c, rule->bank);

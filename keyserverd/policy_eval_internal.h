@@ -4,16 +4,28 @@
 
 /* Shared by keyserverd/policy_eval*.c only. */
 
+#include "keyserverd/policy_compiled.h"
 #include "keyserverd/policy_eval.h"
 #include "keyserverd/policy_rules.h"
 
 struct ks_pe {
-    const struct ks_store_policy *p;
+    const struct ks_policy_compiled *cp;
+    const struct ks_store_policy *p; /* cp->p */
+    const struct ks_rule_dec *dec;   /* cp->dec: p->n_rules, decoded */
     const struct ks_policy_input *in;
-    struct ks_rule_dec *dec; /* p->n_rules, decoded */
     char *reason;
     size_t reason_len;
 };
+
+/* The rules of one kind, in rule order: i = of[j] for j < n. */
+static inline size_t ks_pe_n_of(const struct ks_pe *c, enum ks_rule_kind kind)
+{
+    return c->cp->n_of[kind];
+}
+static inline size_t ks_pe_of(const struct ks_pe *c, enum ks_rule_kind kind, size_t j)
+{
+    return c->cp->of[kind][j];
+}
 
 /* Fill the reason; returns KS_ERR_POLICY_DENIED. */
 int ks_pe_deny(struct ks_pe *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

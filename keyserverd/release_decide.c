@@ -45,6 +45,9 @@ struct decision {
     struct ks_quote_info info;
     struct ks_evidence *ev; /* the parsed logs, for the policies */
     bool clock_rule;        /* a key's policy has a tpm_clock rule */
+    /* Each key's active policy version, compiled (held references). */
+    struct ks_policy_compiled *compiled[KS_RELEASE_MAX_KEYS];
+    struct ks_policy_cache *cache;
 };
 
 __attribute__((format(printf, 2, 3))) static void set_reason(struct decision *d, const char *fmt,
@@ -137,6 +140,38 @@ static int check_attestation(struct ks_server_ctx *ctx, const struct ks_release_
     return KS_OK;
 }
 
+/* ks_store_release_snapshot_ex asks: a version in the cache is not read. */
+static bool rules_held(void *arg, size_t i, int64_t pv_id, uint32_t version)
+{
+    struct decision *d = arg;
+    if (i >= KS_RELEASE_MAX_KEYS) {
+        return false;
+    }
+    ks_policy_compiled_unref(d->compiled[i]); /* from an earlier snapshot of this request */
+    d->compiled[i] = ks_policy_cache_get(d->cache, pv_id, version);
+    return d->compiled[i] != NULL;
+}
+
+/* The snapshot's policies the cache did not have: compiled (their rules
+ * move out of the snapshot) and kept for the next releases. */
+static int compile_policies(struct decision *d)
+{
+    for (size_t i = 0; i < d->snap->n_keys && i < KS_RELEASE_MAX_KEYS; i++) {
+        struct ks_store_key *k = &d->snap->keys[i];
+        if (k->rules_held || k->policy.version == 0) {
+            continue; /* version 0: no active version, refused below */
+        }
+        ks_policy_compiled_unref(d->compiled[i]);
+        d->compiled[i] = NULL;
+        int r = ks_policy_compile_take(&k->policy, k->policy.pv_id, &d->compiled[i]);
+        if (r < 0) {
+            return r;
+        }
+        ks_policy_cache_put(d->cache, d->compiled[i]);
+    }
+    return KS_OK;
+}
+
 static int check_policies(const struct ks_release_request *req, struct decision *d)
 {
     for (size_t i = 0; i < d->snap->n_keys; i++) {
@@ -160,8 +195,21 @@ static int check_policies(const struct ks_release_request *req, struct decision 
             .quote = &d->info,
             .ak = &d->snap->ak,
         };
-        d->clock_rule = d->clock_rule || ks_policy_has_kind(&k->policy, KS_RULE_TPM_CLOCK);
-        int r = ks_policy_eval_input(&k->policy, &in, why, sizeof(why));
+        const struct ks_policy_compiled *cp = d->compiled[i];
+        if (k->rules_held && (!cp || cp->pv_id != k->policy.pv_id)) {
+            set_reason(d, "key %s: policy version not compiled", d->refs[i]);
+            return KS_ERR_INTERNAL; /* cannot happen: fail closed */
+        }
+        int r;
+        if (cp) {
+            d->clock_rule = d->clock_rule || cp->n_of[KS_RULE_TPM_CLOCK] > 0;
+            r = ks_policy_eval_compiled(cp, &in, why, sizeof(why));
+        } else {
+            /* No active version: refused, with the reason the evaluation
+             * gives. */
+            d->clock_rule = d->clock_rule || ks_policy_has_kind(&k->policy, KS_RULE_TPM_CLOCK);
+            r = ks_policy_eval_input(&k->policy, &in, why, sizeof(why));
+        }
         if (r < 0) {
             snprintf(d->reason, sizeof(d->reason), "key %s: %s", d->refs[i], why);
             return r == KS_ERR_POLICY_DENIED ? r : KS_ERR_INTERNAL;
@@ -363,7 +411,8 @@ int ks_release_decide(struct ks_server_ctx *ctx, const struct ks_release_request
     if (!ctx || !req || !res || req->n_keys == 0 || req->n_keys > KS_RELEASE_MAX_KEYS) {
         return KS_ERR_INVALID_ARG;
     }
-    if (!ctx->master_key || !ctx->receipt_key || !ctx->ak_cache || !ctx->audit_batcher) {
+    if (!ctx->master_key || !ctx->receipt_key || !ctx->ak_cache || !ctx->audit_batcher ||
+        !ctx->policy_cache) {
         return KS_ERR_INTERNAL; /* not initialised: release nothing */
     }
     struct decision *d = calloc(1, sizeof(*d));
@@ -406,7 +455,13 @@ int ks_release_decide(struct ks_server_ctx *ctx, const struct ks_release_request
     /* 2. AK, keys and policies in one read transaction. An unknown key is
      * reported only after attestation passes, so that key existence does not
      * leak to an unattested caller. */
-    r = ks_store_release_snapshot(store, d->ak_id, d->refs, req->n_keys, &d->snap);
+    d->cache = ctx->policy_cache;
+    r = ks_store_release_snapshot_ex(store, d->ak_id, d->refs, req->n_keys, rules_held, d,
+                                     &d->snap);
+    if (r == KS_OK && (r = compile_policies(d)) < 0) {
+        set_reason(d, "policy: %s", ks_strerror(r));
+        goto refuse;
+    }
     if (r == KS_ERR_STORE_UNKNOWN_KEY) {
         unknown_key = true;
         snprintf(d->reason, sizeof(d->reason), "%s", ks_store_errmsg(store));
@@ -493,6 +548,9 @@ out:
     if (res->reason) {
         snprintf(res->reason_buf, sizeof(res->reason_buf), "%s", d->reason);
         res->reason = res->reason_buf;
+    }
+    for (size_t i = 0; i < KS_RELEASE_MAX_KEYS; i++) {
+        ks_policy_compiled_unref(d->compiled[i]);
     }
     ks_store_snapshot_free(d->snap);
     ks_evidence_free(d->ev);

@@ -152,6 +152,10 @@ int ks_state_new(const struct ks_config *cfg, const struct ks_log *log, struct k
         goto out;
     }
     r = ks_audit_batcher_new(KS_AUDIT_BATCH_MAX, &ctx->audit_batcher);
+    if (r != KS_OK) {
+        goto out;
+    }
+    r = ks_policy_cache_new(KS_POLICY_CACHE_VERSIONS, KS_POLICY_CACHE_RULES, &ctx->policy_cache);
 out:
     OPENSSL_cleanse(nonce_key, sizeof(nonce_key));
     if (r != KS_OK) {
@@ -178,6 +182,7 @@ void ks_state_free(struct ks_server_ctx *ctx)
     ks_ratelimit_free(ctx->ratelimit);
     ks_ak_cache_free(ctx->ak_cache);
     ks_audit_batcher_free(ctx->audit_batcher);
+    ks_policy_cache_free(ctx->policy_cache);
     ks_master_key_free(ctx->master_key);
     EVP_PKEY_free(ctx->receipt_key);
     free(ctx->receipt_spki);

@@ -29,6 +29,7 @@
 #include "keyserverd/ks_config.h"
 #include "keyserverd/log.h"
 #include "keyserverd/metrics.h"
+#include "keyserverd/policy_cache.h"
 #include "keyserverd/nonce.h"
 #include "keyserverd/ratelimit.h"
 
@@ -52,6 +53,7 @@ struct ks_server_ctx {
     struct ks_master_key *master_key; /* unwraps key material at release */
     struct ks_ak_cache *ak_cache;
     struct ks_audit_batcher *audit_batcher; /* group commit of release rows */
+    struct ks_policy_cache *policy_cache;   /* compiled policy versions */
     unsigned app_pcr;                       /* cfg->app_pcr */
     pthread_key_t store_key;                /* per-thread struct ks_store * */
     bool store_key_ok;

@@ -713,6 +713,13 @@ expect_refusal evil "an event log with one digest changed" 403 attestation_faile
 check "keyserverd is still running" kill -0 "$A_PID"
 G=$(metric keyserverd_releases_granted_total)
 check "/metrics: grants counted" test "$G" -ge 8
+# Each policy version is read and compiled once, then served from the cache;
+# the activations above each brought a new version (a miss), not a stale hit.
+PH=$(metric keyserverd_policy_cache_hits_total)
+PM=$(metric keyserverd_policy_cache_misses_total)
+PV=$(metric keyserverd_policy_cache_versions)
+check "/metrics: compiled policy versions reused (hits $PH, misses $PM, held $PV)" \
+    sh -c "[ '$PH' -ge 8 ] && [ '$PM' -ge 3 ] && [ '$PV' -ge 3 ] && [ '$PM' -lt '$PH' ]"
 check "ksctl audit verify passes" $B/ksctl audit verify --db "$DB"
 kill -TERM "$A_PID"
 wait "$A_PID"

@@ -9,6 +9,7 @@
 #include "eventlog.h"
 #include "ima.h"
 #include "keyserverd/evidence.h"
+#include "keyserverd/policy_compiled.h"
 #include "keyserverd/policy_eval.h"
 #include "keyserverd/policy_learn.h"
 #include "keyserverd/policy_rules.h"
@@ -670,6 +671,88 @@ static void test_ima_allowlist(void **state)
     free(buf);
 }
 
+/* An allow-list of Keylime's size (the learned files plus 150,000 others,
+ * past the old 4096-rule cap), compiled once and judged many times as
+ * keyserverd does (policy_compiled.h): granted each time, and a changed
+ * digest of a measured file refused through the same compiled version. */
+static void test_ima_large_allowlist(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *buf = read_ima_binary(&len);
+    struct ks_ima_log *log = NULL;
+    struct ks_rule_list l = {0};
+    struct ks_learn_stats st;
+    struct ks_store_policy p;
+    struct machine m;
+    ks_learn_stats_init(&st);
+    assert_int_equal(ks_ima_log_parse(buf, len, NULL, &log, NULL), KS_OK);
+    assert_int_equal(ks_policy_learn_ima(log, &l, &st), KS_OK);
+    const size_t learned = l.n, extra = 150000;
+    uint8_t digest[32];
+    for (size_t i = 0; i < extra; i++) {
+        char path[64];
+        snprintf(path, sizeof(path), "/usr/lib/synthetic/%06zu.so", i);
+        memset(digest, (int)(i & 0xff), sizeof(digest));
+        memcpy(digest, &i, sizeof(i));
+        assert_int_equal(ks_rule_list_add(&l, KS_RULE_IMA_FILE, 0, 10, digest, sizeof(digest),
+                                          json_pack("{s:s,s:s}", "alg", "sha256", "path", path)),
+                         KS_OK);
+    }
+    assert_int_equal(l.n, learned + extra);
+    policy_of(&p, &l);
+    struct ks_policy_compiled *cp = NULL;
+    assert_int_equal(ks_policy_compile(&p, 7, &cp), KS_OK);
+    assert_int_equal(cp->n_of[KS_RULE_IMA_FILE], l.n);
+    assert_int_equal(cp->n_ima_files, l.n);
+    for (size_t i = 1; i < cp->n_ima_files; i++) {
+        assert_true(strcmp(cp->ima_files[i - 1]->text, cp->ima_files[i]->text) <= 0);
+    }
+
+    machine_init(&m);
+    m.ima_log = buf;
+    m.ima_log_len = len;
+    quote_ima(&m, log, ks_ima_log_count(log));
+    struct ks_evidence_logs el = {.ima_log = buf, .ima_log_len = len, .app_pcr = 15};
+    struct ks_evidence *ev = NULL;
+    char why[KS_EVIDENCE_REASON_MAX];
+    assert_int_equal(ks_evidence_check(&el, &m.sel, &m.quoted, &ev, why, sizeof(why)), KS_OK);
+    struct ks_policy_input in = {&m.sel, &m.quoted, ev, &m.quote, &m.ak};
+    for (int round = 0; round < 50; round++) {
+        assert_int_equal(ks_policy_eval_compiled(cp, &in, m.reason, sizeof(m.reason)), KS_OK);
+    }
+    /* A measured file's rule changed: the same compiled version refuses. */
+    size_t victim = learned / 2;
+    l.rules[victim].digest[0] ^= 1;
+    assert_int_equal(ks_policy_eval_compiled(cp, &in, m.reason, sizeof(m.reason)),
+                     KS_ERR_POLICY_DENIED);
+    assert_non_null(strstr(m.reason, "digest not allowed"));
+    l.rules[victim].digest[0] ^= 1;
+    assert_int_equal(ks_policy_eval_compiled(cp, &in, m.reason, sizeof(m.reason)), KS_OK);
+    /* Taken: the rules move into the compiled version and outlive the
+     * list's array. */
+    struct ks_policy_compiled *owned = NULL;
+    struct ks_store_policy copy = p;
+    assert_int_equal(ks_policy_compile_take(&copy, 8, &owned), KS_OK);
+    assert_null(copy.rules);
+    assert_int_equal(copy.n_rules, 0);
+    l.rules = NULL; /* now owned by `owned` */
+    l.n = 0;
+    assert_int_equal(ks_policy_eval_compiled(owned, &in, m.reason, sizeof(m.reason)), KS_OK);
+    ks_policy_compiled_unref(cp); /* its rules were borrowed: still alive in `owned` */
+    ks_policy_compiled_ref(owned);
+    ks_policy_compiled_unref(owned);
+    ks_policy_compiled_unref(owned); /* the last reference frees the rules */
+    ks_policy_compiled_unref(NULL);
+    assert_int_equal(ks_policy_compile(NULL, 0, &cp), KS_ERR_INVALID_ARG);
+    assert_int_equal(ks_policy_eval_compiled(NULL, &in, m.reason, sizeof(m.reason)),
+                     KS_ERR_INVALID_ARG);
+    ks_evidence_free(ev);
+    ks_rule_list_clear(&l);
+    ks_ima_log_free(log);
+    free(buf);
+}
+
 /* A log with one file digest changed (template hash recomputed, so the log
  * is consistent and replays to its PCR 10): refused by the allow-list; the
  * unchanged log against a PCR 10 it does not replay to: refused first by
@@ -982,6 +1065,7 @@ int main(void)
         cmocka_unit_test(test_separator_and_forbidden),
         cmocka_unit_test(test_event_unordered),
         cmocka_unit_test(test_ima_allowlist),
+        cmocka_unit_test(test_ima_large_allowlist),
         cmocka_unit_test(test_ima_modified_log),
         cmocka_unit_test(test_evidence_keeps_logs),
         cmocka_unit_test(test_app_log),

@@ -202,6 +202,45 @@ static void test_release_audit_clock(void **state)
     assert_int_equal(ks_store_release_audit(f->s, &e, &c, &seq, hash), KS_ERR_INVALID_ARG);
 }
 
+/* A version far past the old 4096-rule cap stores, activates and reads
+ * back whole, with its row id (the key of keyserverd's compiled-policy
+ * cache) distinct from the next version's. */
+static void test_large_version(void **state)
+{
+    struct fx *f = *state;
+    const size_t n = 20000;
+    struct ks_store_rule *rules = calloc(n, sizeof(*rules));
+    assert_non_null(rules);
+    for (size_t i = 0; i < n; i++) {
+        rule_init(&rules[i], KS_RULE_PCR);
+        rules[i].bank = KS_ALG_SHA256;
+        rules[i].pcr = 0;
+        rules[i].digest_len = 32;
+        memcpy(rules[i].digest, &i, sizeof(i));
+    }
+    uint32_t v = 0;
+    assert_int_equal(
+        ks_store_policy_set_draft(f->s, ACTOR, "big", "policy.import", true, rules, n, &v), KS_OK);
+    assert_int_equal(ks_store_policy_activate(f->s, ACTOR, "big", KS_STORE_VERSION_DRAFT, &v),
+                     KS_OK);
+    struct ks_store_policy *p = NULL;
+    assert_int_equal(ks_store_policy_get(f->s, "big", KS_STORE_VERSION_ACTIVE, &p), KS_OK);
+    assert_int_equal(p->n_rules, n);
+    assert_true(p->pv_id > 0);
+    int64_t first_id = p->pv_id;
+    ks_store_policy_free(p);
+    assert_int_equal(
+        ks_store_policy_set_draft(f->s, ACTOR, "big", "policy.import", false, rules, 10, &v),
+        KS_OK);
+    assert_int_equal(ks_store_policy_activate(f->s, ACTOR, "big", KS_STORE_VERSION_DRAFT, &v),
+                     KS_OK);
+    assert_int_equal(ks_store_policy_get(f->s, "big", KS_STORE_VERSION_ACTIVE, &p), KS_OK);
+    assert_int_equal(p->n_rules, 10);
+    assert_true(p->pv_id != first_id);
+    ks_store_policy_free(p);
+    free(rules);
+}
+
 /* Group commit: three rows in one transaction, the middle one refused on
  * its own (an enforced clock rollback) and leaving nothing behind, the
  * others committed with consecutive seqs and a chain that verifies. */
@@ -406,6 +445,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_set_draft_history_rollback, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_release_audit_clock, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_release_audit_batch, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_large_version, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_migration_keeps_rules, fx_setup, fx_teardown),
         cmocka_unit_test(test_json_codec),
     };
