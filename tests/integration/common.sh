@@ -25,6 +25,31 @@ at_exit() {
     cleanup_cmds="$1; $cleanup_cmds"
 }
 
+# Start keyserverd over the database $DB and master key $T/mk on a free port
+# of 127.0.0.1, with a self-signed TLS certificate made in $T (tls.crt,
+# tls.key; kept when there already is one), its log in $T/ksd.log; extra
+# arguments go to keyserverd. Sets KSD (its pid, killed at exit) and URL.
+# Returns non-zero when it did not come up.
+ksd_start() {
+    [ -s "$T/tls.crt" ] ||
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+            -keyout "$T/tls.key" -out "$T/tls.crt" -subj /CN=keyserver \
+            -addext "subjectAltName=IP:127.0.0.1" >/dev/null 2>&1 || return 1
+    rm -f "$T/port"
+    ${VALGRIND:+$VALGRIND }$KS_BUILDDIR/keyserverd/keyserverd --listen 127.0.0.1:0 \
+        --port-file "$T/port" --tls-cert "$T/tls.crt" --tls-key "$T/tls.key" --db "$DB" \
+        --master-key "$T/mk" "$@" 2>"$T/ksd.log" &
+    KSD=$!
+    at_exit "kill $KSD 2>/dev/null"
+    ksd_i=0
+    while [ ! -s "$T/port" ] && [ $ksd_i -lt $((100 * ${SLOW:-1})) ] && kill -0 $KSD 2>/dev/null; do
+        sleep 0.1
+        ksd_i=$((ksd_i + 1))
+    done
+    URL="https://127.0.0.1:$(cat "$T/port" 2>/dev/null)"
+    [ -s "$T/port" ]
+}
+
 ok() {
     tap_n=$((tap_n + 1))
     echo "ok $tap_n - $*"

@@ -14,7 +14,6 @@ need_tools swtpm tpm2_pcrextend openssl python3 curl
 B=$KS_BUILDDIR
 T=$TEST_TMP
 DB=$T/ks.db
-KEYSERVERD="${VALGRIND:+$VALGRIND }$B/keyserverd/keyserverd"
 KS_ATTEST="$B/loader-ref/ks-attest"
 SLOW=${VALGRIND:+5}
 SLOW=${SLOW:-1}
@@ -64,19 +63,7 @@ check "ksctl imports a policy of $TOTAL ima_file rules ($MEASURED measured files
 check "... and shows all of them" sh -c "
     [ \$($KSCTL policy export big --db '$DB' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[\"rules\"]))') -eq $TOTAL ]"
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-    -keyout "$T/tls.key" -out "$T/tls.crt" -subj /CN=keyserver \
-    -addext "subjectAltName=IP:127.0.0.1" >/dev/null 2>&1
-$KEYSERVERD --listen 127.0.0.1:0 --port-file "$T/port" --tls-cert "$T/tls.crt" \
-    --tls-key "$T/tls.key" --db "$DB" --master-key "$T/mk" --rate-limit 0 2>"$T/ksd.log" &
-KSD=$!
-at_exit "kill $KSD 2>/dev/null"
-i=0
-while [ ! -s "$T/port" ] && [ $i -lt $((100 * SLOW)) ] && kill -0 $KSD 2>/dev/null; do
-    sleep 0.1
-    i=$((i + 1))
-done
-URL="https://127.0.0.1:$(cat "$T/port" 2>/dev/null)"
+ksd_start --rate-limit 0 || skip_all "keyserverd does not start"
 mkdir -p "$T/ak"
 $KS_ATTEST ak-create --out-dir "$T/ak" --save-auth >/dev/null 2>&1 &&
     $KSCTL ak add --ak-pub "$T/ak/ak.pub" --db "$DB" >/dev/null 2>&1 || skip_all "no AK"

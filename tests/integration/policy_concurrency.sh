@@ -13,7 +13,6 @@
 need_tools swtpm tpm2_pcrextend tpm2_pcrread openssl python3
 B=$KS_BUILDDIR
 T=$TEST_TMP
-KEYSERVERD="${VALGRIND:+$VALGRIND }$B/keyserverd/keyserverd"
 KS_ATTEST="$B/loader-ref/ks-attest"
 SLOW=${VALGRIND:+5}
 SLOW=${SLOW:-1}
@@ -57,16 +56,7 @@ check "V1, then V2 active; a control policy {a, d}; a key under each" sh -c "
     $KSCTL key import tk --policy toggled --file '$T/k1' --db '$DB' --master-key '$T/mk' &&
     $KSCTL key import ck --policy control --file '$T/k2' --db '$DB' --master-key '$T/mk'
 " 
-$KEYSERVERD --listen 127.0.0.1:0 --port-file "$T/port" --tls-cert "$T/tls.crt" \
-    --tls-key "$T/tls.key" --db "$DB" --master-key "$T/mk" --rate-limit 0 2>"$T/ksd.log" &
-KSD=$!
-at_exit "kill $KSD 2>/dev/null"
-i=0
-while [ ! -s "$T/port" ] && [ $i -lt $((100 * SLOW)) ] && kill -0 $KSD 2>/dev/null; do
-    sleep 0.1
-    i=$((i + 1))
-done
-URL="https://127.0.0.1:$(cat "$T/port" 2>/dev/null)"
+ksd_start --rate-limit 0 || skip_all "keyserverd does not start"
 mkdir -p "$T/ak"
 $KS_ATTEST ak-create --out-dir "$T/ak" --save-auth >/dev/null 2>&1 &&
     $KSCTL ak add --ak-pub "$T/ak/ak.pub" --db "$DB" >/dev/null 2>&1 || skip_all "no AK"

@@ -130,7 +130,6 @@ if ! command -v swtpm >/dev/null 2>&1 || ! command -v tpm2_pcrextend >/dev/null 
     done_testing
     exit $?
 fi
-KEYSERVERD="${VALGRIND:+$VALGRIND }$B/keyserverd/keyserverd"
 KS_ATTEST="$B/loader-ref/ks-attest"
 SLOW=${VALGRIND:+5}
 SLOW=${SLOW:-1}
@@ -141,19 +140,7 @@ for e in json.load(sys.stdin):
     if e["type"] != "EV_NO_ACTION" and e["pcr"] < 8 and "sha256" in e["digests"]:
         print("%d:sha256=%s" % (e["pcr"], e["digests"]["sha256"]))' >"$T/extends"
 xargs -n 16 tpm2_pcrextend <"$T/extends" >/dev/null 2>&1
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-    -keyout "$T/tls.key" -out "$T/tls.crt" -subj /CN=keyserver \
-    -addext "subjectAltName=IP:127.0.0.1" >/dev/null 2>&1
-$KEYSERVERD --listen 127.0.0.1:0 --port-file "$T/port" --tls-cert "$T/tls.crt" \
-    --tls-key "$T/tls.key" --db "$DB" --master-key "$T/mk" --rate-limit 0 2>"$T/ksd.log" &
-KSD=$!
-at_exit "kill $KSD 2>/dev/null"
-i=0
-while [ ! -s "$T/port" ] && [ $i -lt $((100 * SLOW)) ] && kill -0 $KSD 2>/dev/null; do
-    sleep 0.1
-    i=$((i + 1))
-done
-URL="https://127.0.0.1:$(cat "$T/port" 2>/dev/null)"
+ksd_start --rate-limit 0 || skip_all "keyserverd does not start"
 mkdir -p "$T/ak"
 $KS_ATTEST ak-create --out-dir "$T/ak" --save-auth >/dev/null 2>&1 &&
     $KSCTL ak add --ak-pub "$T/ak/ak.pub" --db "$DB" >/dev/null 2>&1 || skip_all "no AK"
