@@ -254,7 +254,10 @@ int ks_store_ekca_list(struct ks_store *s, struct ks_store_ekca **ret, size_t *r
     }
     r = ekca_read(s, ret, ret_n);
     if (r == KS_OK && (r = ks_store_commit(s)) < 0) {
+        /* Nothing is handed out on failure: no pointer to freed memory. */
         ks_store_ekca_list_free(*ret, *ret_n);
+        *ret = NULL;
+        *ret_n = 0;
     }
     if (r < 0) {
         ks_store_rollback(s);
