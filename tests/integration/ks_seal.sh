@@ -94,7 +94,8 @@ check_exit 1 "unseal: extended file refused" $SEAL unseal --in "$T/ext.sealed" \
     --key-file "$T/dek" --out "$T/bad.out"
 check_err "... as trailing bytes" "bytes after the last chunk"
 cp "$T/w.sealed" "$T/flip.sealed"
-printf '\377' | dd of="$T/flip.sealed" bs=1 seek=5000 conv=notrunc 2>/dev/null
+python3 -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[5000] ^= 0xff
+open(sys.argv[1], "wb").write(b)' "$T/flip.sealed"
 check_exit 1 "unseal: a flipped ciphertext byte is refused" $SEAL unseal --in "$T/flip.sealed" \
     --key-file "$T/dek" --out "$T/bad.out"
 check_exit 1 "info: not a sealed file" $SEAL info "$T/w.bin"
