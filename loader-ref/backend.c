@@ -105,15 +105,17 @@ int ks_backend_weights_write(struct ks_backend *b, size_t off, const void *src, 
     return len > 0 ? b->ops->weights_write(b->impl, off, src, len) : KS_OK;
 }
 
-int ks_backend_weights_sink(struct ks_backend *b, unsigned threads, struct ks_unseal_sink *ret_sink)
+int ks_backend_weights_sink(struct ks_backend *b, unsigned threads, size_t chunk,
+                            struct ks_unseal_sink *ret_sink)
 {
-    if (!b || !ret_sink || threads == 0 || threads > KS_SEAL_MAX_THREADS) {
+    if (!b || !ret_sink || threads == 0 || threads > KS_SEAL_MAX_THREADS ||
+        (chunk != 0 && (chunk < KS_SEAL_CHUNK_MIN || chunk > KS_SEAL_CHUNK_MAX))) {
         return KS_ERR_INVALID_ARG;
     }
     if (b->state != ST_ALLOCATED) {
         return KS_ERR_BACKEND_STATE;
     }
-    return b->ops->weights_sink(b->impl, threads, ret_sink);
+    return b->ops->weights_sink(b->impl, threads, chunk ? chunk : KS_SEAL_CHUNK_DEFAULT, ret_sink);
 }
 
 int ks_backend_weights_finish(struct ks_backend *b, const struct ks_model_dims *dims)

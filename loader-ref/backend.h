@@ -56,11 +56,13 @@ KS_WUR int ks_backend_weights_write(struct ks_backend *b, size_t off, const void
  * A sink for ks_unseal_run() that decrypts straight into the backend's memory:
  * CPU: the locked buffer itself; CUDA: a pinned staging buffer per worker,
  * copied asynchronously to the device on commit. Valid until weights_finish
- * or close; `threads` is the number of workers the unseal will use (CUDA
- * sizes its staging ring with it). Errors: KS_ERR_BACKEND_STATE,
- * KS_ERR_INVALID_ARG, KS_ERR_NOMEM, KS_ERR_BACKEND_DEVICE.
+ * or close; `threads` is the number of workers the unseal will use and
+ * `chunk` the sealed file's chunk size (0: KS_SEAL_CHUNK_DEFAULT): CUDA pins
+ * its staging ring for them up front, not during the upload. Errors:
+ * KS_ERR_BACKEND_STATE, KS_ERR_INVALID_ARG, KS_ERR_NOMEM,
+ * KS_ERR_BACKEND_DEVICE.
  */
-KS_WUR int ks_backend_weights_sink(struct ks_backend *b, unsigned threads,
+KS_WUR int ks_backend_weights_sink(struct ks_backend *b, unsigned threads, size_t chunk,
                                    struct ks_unseal_sink *ret_sink);
 
 /*

@@ -44,9 +44,9 @@ static int cpu_acquire(void *ctx, unsigned worker, uint64_t index, uint64_t off,
     return KS_OK;
 }
 
-static int cpu_sink(void *impl, unsigned threads, struct ks_unseal_sink *ret_sink)
+static int cpu_sink(void *impl, unsigned threads, size_t chunk, struct ks_unseal_sink *ret_sink)
 {
-    (void)threads;
+    (void)threads, (void)chunk;
     *ret_sink = (struct ks_unseal_sink){.ctx = impl, .acquire = cpu_acquire, .commit = NULL};
     return KS_OK;
 }

@@ -303,7 +303,7 @@ static int cuda_commit(void *ctx, unsigned worker, uint64_t index, uint64_t off,
     return lane_copy(c, l, &l->slots[l->next], (size_t)off, len);
 }
 
-static int cuda_sink(void *impl, unsigned threads, struct ks_unseal_sink *ret_sink)
+static int cuda_sink(void *impl, unsigned threads, size_t chunk, struct ks_unseal_sink *ret_sink)
 {
     struct cuda *c = (struct cuda *)impl;
     int r;
@@ -322,16 +322,16 @@ static int cuda_sink(void *impl, unsigned threads, struct ks_unseal_sink *ret_si
         return ks_cuda_fail(&c->err, KS_ERR_NOMEM, "staging: out of host memory");
     }
     c->n_lanes = threads;
-    /* The slots are locked and pinned now, for the default chunk size, so
-     * that the decryption does not wait for it (a file with larger chunks
-     * grows them at the first acquire). */
+    /* The slots are locked and pinned now, for the file's chunk size, so
+     * that the decryption does not wait for it: the pinning is setup, not
+     * part of the upload. */
     for (unsigned i = 0; i < threads; i++) {
         struct lane *l = &c->lanes[i];
         if ((r = lane_init(l, LANE_SLOTS, &c->err)) < 0) {
             return r;
         }
         for (unsigned j = 0; j < l->n_slots; j++) {
-            if ((r = slot_reserve(c, &l->slots[j], KS_SEAL_CHUNK_DEFAULT, &c->err)) < 0) {
+            if ((r = slot_reserve(c, &l->slots[j], chunk, &c->err)) < 0) {
                 return r;
             }
         }

@@ -21,7 +21,8 @@ struct ks_backend_ops {
     int (*weights_alloc)(void *impl, size_t len, bool allow_unlocked);
     /* off + len <= the allocated length */
     int (*weights_write)(void *impl, size_t off, const void *src, size_t len);
-    int (*weights_sink)(void *impl, unsigned threads, struct ks_unseal_sink *ret_sink);
+    int (*weights_sink)(void *impl, unsigned threads, size_t chunk,
+                        struct ks_unseal_sink *ret_sink);
     /* dims valid */
     int (*weights_finish)(void *impl, const struct ks_model_dims *dims);
     /* prompt non-empty, out has room for n_new bytes */

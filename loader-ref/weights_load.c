@@ -108,7 +108,7 @@ int ks_weights_load_sealed(struct ks_backend *b, struct ks_unseal *u,
     memset(&info, 0, sizeof(info));
     if ((r = precheck(h, opts)) < 0 ||
         (r = ks_backend_weights_alloc(b, (size_t)h->plain_len, opts->allow_unlocked)) < 0 ||
-        (r = ks_backend_weights_sink(b, threads, &tap.inner)) < 0) {
+        (r = ks_backend_weights_sink(b, threads, h->chunk_size, &tap.inner)) < 0) {
         return r;
     }
     struct ks_unseal_sink sink = {.ctx = &tap, .acquire = tap_acquire, .commit = tap_commit};

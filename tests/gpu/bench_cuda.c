@@ -210,7 +210,7 @@ static int upload(const uint8_t *img, size_t len, const struct ks_model_dims *d,
     int r = ks_backend_open("cuda", &b, note, sizeof(note));
     if (r == KS_OK && (r = ks_backend_weights_alloc(b, len, true)) == KS_OK) {
         double t0 = ks_gpu_now();
-        if ((r = ks_backend_weights_sink(b, T, &sink)) == KS_OK) {
+        if ((r = ks_backend_weights_sink(b, T, chunk, &sink)) == KS_OK) {
             double t1 = ks_gpu_now();
             *ret_setup = t1 - t0;
             if ((r = ks_gpu_sink_drive(&sink, len, chunk, T, fill, ctx)) == KS_OK &&

@@ -569,7 +569,7 @@ static void check_backend(const struct ks_model_dims *d, uint64_t seed)
     }
     if (ks_backend_open("cuda", &b, NULL, 0) == KS_OK &&
         ks_backend_weights_alloc(b, wlen, true) == KS_OK &&
-        ks_backend_weights_sink(b, 2, &sink) == KS_OK) {
+        ks_backend_weights_sink(b, 2, 0, &sink) == KS_OK) {
         uint8_t *dst2 = NULL;
         result(sink.acquire(sink.ctx, 2, 0, 0, 16, &dst) == KS_ERR_INVALID_ARG,
                "sink: a worker beyond the threads: KS_ERR_INVALID_ARG");
@@ -662,8 +662,8 @@ static int inject_run(void)
 static void usage(FILE *f)
 {
     fprintf(f, "Usage: check_main [--quick] [--no-bench] [--strict-bench] [--bench-mib N]\n"
-               "                  [--bench-tokens N] [--threads 1,2,4,8] [--expect-no-driver]\n"
-               "                  [--inject-run]\n");
+               "                  [--bench-tokens N] [--bench-chunk-mib N] [--threads 1,2,4,8]\n"
+               "                  [--expect-no-driver] [--inject-run]\n");
 }
 
 int main(int argc, char **argv)
@@ -677,6 +677,7 @@ int main(int argc, char **argv)
         {"inject-run", no_argument, NULL, 'i'},
         {"strict-bench", no_argument, NULL, 's'},
         {"bench-tokens", required_argument, NULL, 'k'},
+        {"bench-chunk-mib", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -728,6 +729,16 @@ int main(int argc, char **argv)
             }
             bo.gpu_tokens = v;
             bo.cpu_tokens = v < bo.cpu_tokens ? v : bo.cpu_tokens;
+            break;
+        }
+        case 'c': {
+            /* the sealed file's chunk size (lib/sealed.h allows up to 64 MiB) */
+            unsigned long v = strtoul(optarg, NULL, 10);
+            if (v < 1 || v > 64) {
+                usage(stderr);
+                return 2;
+            }
+            bo.chunk = (size_t)v << 20;
             break;
         }
         case 'i':

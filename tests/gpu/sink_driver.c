@@ -89,7 +89,7 @@ int ks_gpu_sink_run(struct ks_backend *b, size_t len, size_t chunk, unsigned thr
                     ks_gpu_fill_fn fill, void *ctx)
 {
     struct ks_unseal_sink sink;
-    int r = ks_backend_weights_sink(b, threads, &sink);
+    int r = ks_backend_weights_sink(b, threads, chunk, &sink);
     if (r < 0) {
         return r;
     }

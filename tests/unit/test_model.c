@@ -403,15 +403,19 @@ static void test_backend_cpu(void **state)
     assert_int_equal(ks_backend_generate(b, (const uint8_t *)"x", 1, 1, got, &got_len),
                      KS_ERR_BACKEND_STATE);
     assert_int_equal(ks_backend_weights_write(b, 0, m.p, 1), KS_ERR_BACKEND_STATE);
-    assert_int_equal(ks_backend_weights_sink(b, 1, &sink), KS_ERR_BACKEND_STATE);
+    assert_int_equal(ks_backend_weights_sink(b, 1, 0, &sink), KS_ERR_BACKEND_STATE);
     assert_int_equal(ks_backend_weights_finish(b, &d), KS_ERR_BACKEND_STATE);
     assert_int_equal(ks_backend_weights_alloc(b, 0, false), KS_ERR_INVALID_ARG);
     assert_int_equal(ks_backend_weights_alloc(b, m.len, false), KS_OK);
     assert_int_equal(ks_backend_weights_alloc(b, m.len, false), KS_ERR_BACKEND_STATE);
     assert_int_equal(ks_backend_weights_write(b, m.len - 10, m.p, 11), KS_ERR_INVALID_ARG);
     assert_int_equal(ks_backend_weights_write(b, SIZE_MAX, m.p, 2), KS_ERR_INVALID_ARG);
-    assert_int_equal(ks_backend_weights_sink(b, 0, &sink), KS_ERR_INVALID_ARG);
-    assert_int_equal(ks_backend_weights_sink(b, 2, &sink), KS_OK);
+    assert_int_equal(ks_backend_weights_sink(b, 0, 0, &sink), KS_ERR_INVALID_ARG);
+    assert_int_equal(ks_backend_weights_sink(b, 2, KS_SEAL_CHUNK_MIN - 1, &sink),
+                     KS_ERR_INVALID_ARG);
+    assert_int_equal(ks_backend_weights_sink(b, 2, (size_t)KS_SEAL_CHUNK_MAX + 1, &sink),
+                     KS_ERR_INVALID_ARG);
+    assert_int_equal(ks_backend_weights_sink(b, 2, 0, &sink), KS_OK);
     uint8_t *dst = NULL;
     assert_int_equal(sink.acquire(sink.ctx, 0, 0, m.len - 1, 2, &dst), KS_ERR_INVALID_ARG);
     assert_int_equal(ks_backend_weights_write(b, 0, m.p, 100), KS_OK);

@@ -144,7 +144,7 @@ static double unseal_rate(const char *sealed, const uint8_t *key, unsigned threa
     if ((r = ks_unseal_open(fd, NULL, 0, &u)) < 0 ||
         (r = ks_backend_open("cpu", &b, NULL, 0)) < 0 ||
         (r = ks_backend_weights_alloc(b, (size_t)ks_unseal_header(u)->plain_len, false)) < 0 ||
-        (r = ks_backend_weights_sink(b, threads, &sink)) < 0) {
+        (r = ks_backend_weights_sink(b, threads, ks_unseal_header(u)->chunk_size, &sink)) < 0) {
         die("unseal setup (RLIMIT_MEMLOCK? try ulimit -l unlimited)", r);
     }
     double t0 = now();
