@@ -134,6 +134,18 @@ static const struct key_def keys[] = {
      F(enroll_max_per_ek),
      1,
      1000},
+    {{"policy_cache_versions", "policy-cache-versions", false, "N",
+      "compiled policy versions kept (default 64)"},
+     K_UINT,
+     F(policy_cache_versions),
+     1,
+     4096},
+    {{"policy_cache_rules", "policy-cache-rules", false, "N",
+      "rules of the compiled versions kept, in all (default 524288)"},
+     K_UINT,
+     F(policy_cache_rules),
+     1,
+     16777216},
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -187,6 +199,8 @@ int ks_config_init(struct ks_config *cfg)
     cfg->enroll_lifetime = KS_CONFIG_DEFAULT_ENROLL_LIFETIME;
     cfg->enroll_max_pending = KS_CONFIG_DEFAULT_ENROLL_MAX_PENDING;
     cfg->enroll_max_per_ek = KS_CONFIG_DEFAULT_ENROLL_MAX_PER_EK;
+    cfg->policy_cache_versions = KS_CONFIG_DEFAULT_POLICY_CACHE_VERSIONS;
+    cfg->policy_cache_rules = KS_CONFIG_DEFAULT_POLICY_CACHE_RULES;
     return KS_OK;
 }
 

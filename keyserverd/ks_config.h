@@ -26,6 +26,8 @@
 #define KS_CONFIG_DEFAULT_NONCE_LIFETIME 60
 #define KS_CONFIG_DEFAULT_RATE_LIMIT 50
 #define KS_CONFIG_DEFAULT_RATE_BURST 100
+#define KS_CONFIG_DEFAULT_POLICY_CACHE_VERSIONS 64
+#define KS_CONFIG_DEFAULT_POLICY_CACHE_RULES (1u << 19) /* ~300 bytes a rule */
 /* Enrollment (POST /v1/enroll): lifetime of a pending enrollment and caps
  * on how many may be pending, in total and per EK. */
 #define KS_CONFIG_DEFAULT_ENROLL_LIFETIME 300
@@ -75,6 +77,10 @@ struct ks_config {
     unsigned enroll_lifetime;    /* seconds a pending enrollment may be activated */
     unsigned enroll_max_pending; /* unexpired pending enrollments, in total */
     unsigned enroll_max_per_ek;  /* ... and per EK */
+
+    /* keyserverd/policy_cache.h: its bounds */
+    unsigned policy_cache_versions;
+    unsigned policy_cache_rules;
 };
 
 /* Description of one key, for the option table of main.c and the docs. */

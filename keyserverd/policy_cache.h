@@ -8,8 +8,8 @@
  * once it is active, so an entry never goes stale; which version of a
  * policy is active is still read from the database at every release (the
  * snapshot), so an activation or rollback applies to the next request.
- * Bounded by entries and by rules (least recently used goes first);
- * thread-safe.
+ * Bounded by entries and by rules (least recently used goes first;
+ * keyserverd.conf policy_cache_versions / policy_cache_rules); thread-safe.
  */
 
 #include <stddef.h>
@@ -17,9 +17,6 @@
 
 #include "keyserverd/policy_compiled.h"
 #include "ks_error.h"
-
-#define KS_POLICY_CACHE_VERSIONS 64
-#define KS_POLICY_CACHE_RULES (1u << 19)
 
 struct ks_policy_cache;
 

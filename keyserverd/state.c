@@ -155,7 +155,8 @@ int ks_state_new(const struct ks_config *cfg, const struct ks_log *log, struct k
     if (r != KS_OK) {
         goto out;
     }
-    r = ks_policy_cache_new(KS_POLICY_CACHE_VERSIONS, KS_POLICY_CACHE_RULES, &ctx->policy_cache);
+    r = ks_policy_cache_new(cfg->policy_cache_versions, cfg->policy_cache_rules,
+                            &ctx->policy_cache);
 out:
     OPENSSL_cleanse(nonce_key, sizeof(nonce_key));
     if (r != KS_OK) {

@@ -51,6 +51,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg->rate_limit, 50);
     assert_int_equal(cfg->rate_burst, 100);
     assert_int_equal(cfg->log, KS_LOG_STDERR);
+    assert_int_equal(cfg->policy_cache_versions, 64);
+    assert_int_equal(cfg->policy_cache_rules, 524288);
 }
 
 /* Every key, with comments, blank lines and blanks around '='. */
@@ -75,6 +77,8 @@ static void test_every_key(void **state)
                        "nonce_lifetime = 120\n"
                        "rate_limit = 0\n"
                        "rate_burst = 7\n"
+                       "policy_cache_versions = 8\n"
+                       "policy_cache_rules = 1000\n"
                        "log = syslog"; /* no final newline */
     assert_int_equal(parse(cfg, text, err, sizeof(err)), KS_OK);
     assert_string_equal(cfg->listen_host, "0.0.0.0");
@@ -92,6 +96,8 @@ static void test_every_key(void **state)
     assert_int_equal(cfg->nonce_lifetime, 120);
     assert_int_equal(cfg->rate_limit, 0);
     assert_int_equal(cfg->rate_burst, 7);
+    assert_int_equal(cfg->policy_cache_versions, 8);
+    assert_int_equal(cfg->policy_cache_rules, 1000);
     assert_int_equal(cfg->log, KS_LOG_SYSLOG);
     assert_int_equal(ks_config_validate(cfg, err, sizeof(err)), KS_OK);
 }
@@ -169,6 +175,12 @@ static void test_numeric_ranges(void **state)
         {"rate_limit", "1000000", KS_OK},
         {"rate_limit", "1000001", KS_ERR_CONFIG},
         {"rate_burst", "0", KS_ERR_CONFIG},
+        {"policy_cache_versions", "0", KS_ERR_CONFIG},
+        {"policy_cache_versions", "4096", KS_OK},
+        {"policy_cache_versions", "4097", KS_ERR_CONFIG},
+        {"policy_cache_rules", "0", KS_ERR_CONFIG},
+        {"policy_cache_rules", "16777216", KS_OK},
+        {"policy_cache_rules", "16777217", KS_ERR_CONFIG},
         {"threads", "+4", KS_ERR_CONFIG},
         {"threads", " 4", KS_ERR_CONFIG},
         {"threads", "4x", KS_ERR_CONFIG},
@@ -277,7 +289,7 @@ static void test_key_table(void **state)
         assert_true(r == KS_OK || r == KS_ERR_CONFIG);
         assert_null(strstr(err, "unknown key"));
     }
-    assert_int_equal(n, 20); /* 17 + the 3 enroll_* keys */
+    assert_int_equal(n, 22); /* 17 + the 3 enroll_* keys + the 2 policy_cache_* keys */
     assert_null(ks_config_key(n));
     assert_true(ks_config_key(4)->is_bool);
     assert_string_equal(ks_config_key(4)->name, "plain_http");
