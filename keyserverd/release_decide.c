@@ -19,6 +19,7 @@
 #include "keyserverd/evidence.h"
 #include "keyserverd/policy_eval.h"
 #include "keyserverd/release.h"
+#include "keyserverd/release_policies.h"
 #include "keyserverd/state.h"
 #include "quote.h"
 #include "receipt.h"
@@ -43,11 +44,9 @@ struct decision {
     struct ks_store_snapshot *snap;
     struct ks_quote_ak *owned_ak;
     struct ks_quote_info info;
-    struct ks_evidence *ev; /* the parsed logs, for the policies */
-    bool clock_rule;        /* a key's policy has a tpm_clock rule */
-    /* Each key's active policy version, compiled (held references). */
-    struct ks_policy_compiled *compiled[KS_RELEASE_MAX_KEYS];
-    struct ks_policy_cache *cache;
+    struct ks_evidence *ev;              /* the parsed logs, for the policies */
+    bool clock_rule;                     /* a key's policy has a tpm_clock rule */
+    struct ks_release_policies policies; /* each key's policy version, compiled */
 };
 
 __attribute__((format(printf, 2, 3))) static void set_reason(struct decision *d, const char *fmt,
@@ -140,82 +139,16 @@ static int check_attestation(struct ks_server_ctx *ctx, const struct ks_release_
     return KS_OK;
 }
 
-/* ks_store_release_snapshot_ex asks: a version in the cache is not read. */
-static bool rules_held(void *arg, size_t i, int64_t pv_id, uint32_t version)
-{
-    struct decision *d = arg;
-    if (i >= KS_RELEASE_MAX_KEYS) {
-        return false;
-    }
-    ks_policy_compiled_unref(d->compiled[i]); /* from an earlier snapshot of this request */
-    d->compiled[i] = ks_policy_cache_get(d->cache, pv_id, version);
-    return d->compiled[i] != NULL;
-}
-
-/* The snapshot's policies the cache did not have: compiled (their rules
- * move out of the snapshot) and kept for the next releases. */
-static int compile_policies(struct decision *d)
-{
-    for (size_t i = 0; i < d->snap->n_keys && i < KS_RELEASE_MAX_KEYS; i++) {
-        struct ks_store_key *k = &d->snap->keys[i];
-        if (k->rules_held || k->policy.version == 0) {
-            continue; /* version 0: no active version, refused below */
-        }
-        ks_policy_compiled_unref(d->compiled[i]);
-        d->compiled[i] = NULL;
-        int r = ks_policy_compile_take(&k->policy, k->policy.pv_id, &d->compiled[i]);
-        if (r < 0) {
-            return r;
-        }
-        ks_policy_cache_put(d->cache, d->compiled[i]);
-    }
-    return KS_OK;
-}
-
 static int check_policies(const struct ks_release_request *req, struct decision *d)
 {
-    for (size_t i = 0; i < d->snap->n_keys; i++) {
-        const struct ks_store_key *k = &d->snap->keys[i];
-        /* A rotated-out (previous) version stays releasable when named as
-         * name@N (db/store.h); a retired one never is (its material is
-         * gone); "name" always resolves to the active version. */
-        if (k->state == KS_KEY_VERSION_RETIRED) {
-            set_reason(d, "key %s is retired", d->refs[i]);
-            return KS_ERR_POLICY_DENIED;
-        }
-        if (k->state != KS_KEY_VERSION_ACTIVE && !k->explicit_version) {
-            set_reason(d, "key %s has no active version", d->refs[i]);
-            return KS_ERR_POLICY_DENIED;
-        }
-        char why[KS_POLICY_REASON_MAX];
-        struct ks_policy_input in = {
-            .sel = &d->info.pcr_select,
-            .quoted = &req->pcrs,
-            .ev = d->ev,
-            .quote = &d->info,
-            .ak = &d->snap->ak,
-        };
-        const struct ks_policy_compiled *cp = d->compiled[i];
-        if (k->rules_held && (!cp || cp->pv_id != k->policy.pv_id)) {
-            set_reason(d, "key %s: policy version not compiled", d->refs[i]);
-            return KS_ERR_INTERNAL; /* cannot happen: fail closed */
-        }
-        int r;
-        if (cp) {
-            d->clock_rule = d->clock_rule || cp->n_of[KS_RULE_TPM_CLOCK] > 0;
-            r = ks_policy_eval_compiled(cp, &in, why, sizeof(why));
-        } else {
-            /* No active version: refused, with the reason the evaluation
-             * gives. */
-            d->clock_rule = d->clock_rule || ks_policy_has_kind(&k->policy, KS_RULE_TPM_CLOCK);
-            r = ks_policy_eval_input(&k->policy, &in, why, sizeof(why));
-        }
-        if (r < 0) {
-            snprintf(d->reason, sizeof(d->reason), "key %s: %s", d->refs[i], why);
-            return r == KS_ERR_POLICY_DENIED ? r : KS_ERR_INTERNAL;
-        }
-    }
-    return KS_OK;
+    struct ks_policy_input in = {
+        .sel = &d->info.pcr_select,
+        .quoted = &req->pcrs,
+        .ev = d->ev,
+        .quote = &d->info,
+    };
+    return ks_release_policies_check(&d->policies, d->snap, d->refs, in, &d->clock_rule, d->reason,
+                                     sizeof(d->reason));
 }
 
 /* Wrap every granted key to the loader's one-time HPKE key: base mode,
@@ -455,10 +388,10 @@ int ks_release_decide(struct ks_server_ctx *ctx, const struct ks_release_request
     /* 2. AK, keys and policies in one read transaction. An unknown key is
      * reported only after attestation passes, so that key existence does not
      * leak to an unattested caller. */
-    d->cache = ctx->policy_cache;
-    r = ks_store_release_snapshot_ex(store, d->ak_id, d->refs, req->n_keys, rules_held, d,
-                                     &d->snap);
-    if (r == KS_OK && (r = compile_policies(d)) < 0) {
+    d->policies.cache = ctx->policy_cache;
+    r = ks_store_release_snapshot_ex(store, d->ak_id, d->refs, req->n_keys,
+                                     ks_release_policies_held, &d->policies, &d->snap);
+    if (r == KS_OK && (r = ks_release_policies_compile(&d->policies, d->snap)) < 0) {
         set_reason(d, "policy: %s", ks_strerror(r));
         goto refuse;
     }
@@ -549,9 +482,7 @@ out:
         snprintf(res->reason_buf, sizeof(res->reason_buf), "%s", d->reason);
         res->reason = res->reason_buf;
     }
-    for (size_t i = 0; i < KS_RELEASE_MAX_KEYS; i++) {
-        ks_policy_compiled_unref(d->compiled[i]);
-    }
+    ks_release_policies_clear(&d->policies);
     ks_store_snapshot_free(d->snap);
     ks_evidence_free(d->ev);
     ks_quote_ak_free(d->owned_ak);
