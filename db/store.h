@@ -259,7 +259,7 @@ KS_WUR int ks_store_ak_list(struct ks_store *s, struct ks_store_ak_info **ret, s
 KS_WUR int ks_store_ak_record_quote(struct ks_store *s, const char *ak_id, int64_t now,
                                     uint64_t clock, uint32_t reset_count, uint32_t restart_count);
 
-/* A granted quote's TPMS_CLOCK_INFO for ks_store_release_audit. */
+/* A granted quote's TPMS_CLOCK_INFO for a release row (struct ks_store_release_item). */
 struct ks_store_quote_clock {
     uint64_t clock;
     uint32_t reset_count;
@@ -618,20 +618,14 @@ KS_WUR int ks_store_audit_append(struct ks_store *s, const struct ks_audit_entry
                                  int64_t *ret_seq, uint8_t ret_hash[KS_STORE_HASH_LEN]);
 
 /*
- * The audit row of a release decision and, when `clock` is not NULL (a
- * grant), the quote's clock recorded for e->ak_id as ks_store_ak_record_quote
- * does, both in ONE BEGIN IMMEDIATE transaction (one write per release).
- * With clock->enforce, a quote older than the AK's record gives
+ * One release decision: its audit row and, when `clock` is not NULL (a
+ * grant), the quote's clock recorded for entry->ak_id as
+ * ks_store_ak_record_quote does, in the same transaction. With
+ * clock->enforce, a quote older than the AK's record gives
  * KS_ERR_AK_CLOCK_ROLLBACK and writes nothing (the caller then audits the
  * refusal); without it, the record is left as it is and the row written.
+ * result, seq, hash and errmsg are filled in.
  */
-KS_WUR int ks_store_release_audit(struct ks_store *s, const struct ks_audit_entry *e,
-                                  const struct ks_store_quote_clock *clock, int64_t *ret_seq,
-                                  uint8_t ret_hash[KS_STORE_HASH_LEN]);
-
-/* One release decision of a batch: its audit entry and, for a grant, the
- * quote's clock (as for ks_store_release_audit); result, seq and hash are
- * filled in. */
 struct ks_store_release_item {
     const struct ks_audit_entry *entry;
     const struct ks_store_quote_clock *clock;
@@ -642,8 +636,8 @@ struct ks_store_release_item {
 };
 
 /*
- * Group commit: the items of ks_store_release_audit in ONE transaction and
- * one fsync, in order, each under its own savepoint (an item refused on its
+ * Group commit: the items in ONE BEGIN IMMEDIATE transaction and one
+ * fsync, in order, each under its own savepoint (an item refused on its
  * own, a clock rollback, writes nothing and leaves the others). Returns
  * KS_OK when the transaction committed (then each item's result says
  * whether its row is in it) or the error that wrote nothing, which every

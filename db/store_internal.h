@@ -126,6 +126,10 @@ void ks_store_rollback(struct ks_store *s);
 
 /* Step a statement expected to finish with SQLITE_DONE. */
 KS_WUR int ks_store_step_done(struct ks_store *s, sqlite3_stmt *st, const char *what);
+/* Run the cached statement `id` (no parameters, no rows: transaction and
+ * savepoint control) and reset it; errors name `what`. */
+KS_WUR int ks_store_exec_cached(struct ks_store *s, enum ks_stmt id, const char *sql,
+                                const char *what);
 
 /* Bind helpers returning KS_ERR_* (text/blob are SQLITE_STATIC: the caller
  * keeps them alive until the statement is reset). NULL text binds NULL. */

@@ -23,24 +23,12 @@ static int release_item_tx(struct ks_store *s, struct ks_store_release_item *it)
     return ks_store_audit_append_tx(s, it->entry, &it->seq, it->hash);
 }
 
-/* A cached statement without parameters or rows (savepoint control). */
-static int step_cached(struct ks_store *s, enum ks_stmt id, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    int r = ks_store_stmt(s, id, sql, &st);
-    if (r == KS_OK) {
-        r = ks_store_step_done(s, st, sql);
-        sqlite3_reset(st);
-    }
-    return r;
-}
-
 /* One item inside the batch's transaction, under its own savepoint so that
  * an item refused here (a clock rollback) leaves no half-written change
  * while the others still commit. */
 static int release_item_savepoint(struct ks_store *s, struct ks_store_release_item *it)
 {
-    int r = step_cached(s, STMT_SAVEPOINT, "SAVEPOINT ks_release_item");
+    int r = ks_store_exec_cached(s, STMT_SAVEPOINT, "SAVEPOINT ks_release_item", "savepoint");
     if (r < 0) {
         return r;
     }
@@ -49,7 +37,8 @@ static int release_item_savepoint(struct ks_store *s, struct ks_store_release_it
         snprintf(it->errmsg, sizeof(it->errmsg), "%s", s->errmsg);
     }
     if (it->result < 0 && !sqlite3_get_autocommit(s->db) &&
-        (r = step_cached(s, STMT_SAVEPOINT_UNDO, "ROLLBACK TO ks_release_item")) < 0) {
+        (r = ks_store_exec_cached(s, STMT_SAVEPOINT_UNDO, "ROLLBACK TO ks_release_item",
+                                  "rollback to savepoint")) < 0) {
         return r;
     }
     /* SQLite ends the whole transaction by itself on some errors (disk
@@ -57,7 +46,8 @@ static int release_item_savepoint(struct ks_store *s, struct ks_store_release_it
     if (sqlite3_get_autocommit(s->db)) {
         return it->result < 0 ? it->result : ks_store_fail(s, KS_ERR_DB, "transaction lost");
     }
-    return step_cached(s, STMT_SAVEPOINT_RELEASE, "RELEASE ks_release_item");
+    return ks_store_exec_cached(s, STMT_SAVEPOINT_RELEASE, "RELEASE ks_release_item",
+                                "release savepoint");
 }
 
 int ks_store_release_audit_batch(struct ks_store *s, struct ks_store_release_item *items, size_t n)
@@ -97,25 +87,4 @@ out:
         }
     }
     return r;
-}
-
-int ks_store_release_audit(struct ks_store *s, const struct ks_audit_entry *e,
-                           const struct ks_store_quote_clock *clock, int64_t *ret_seq,
-                           uint8_t ret_hash[KS_STORE_HASH_LEN])
-{
-    if (!s || !e) {
-        return KS_ERR_INVALID_ARG;
-    }
-    struct ks_store_release_item it = {.entry = e, .clock = clock};
-    int r = ks_store_release_audit_batch(s, &it, 1);
-    if (r < 0 || (r = it.result) < 0) {
-        return r;
-    }
-    if (ret_seq) {
-        *ret_seq = it.seq;
-    }
-    if (ret_hash) {
-        memcpy(ret_hash, it.hash, KS_STORE_HASH_LEN);
-    }
-    return KS_OK;
 }

@@ -154,19 +154,24 @@ int ks_store_col_blob(struct ks_store *s, sqlite3_stmt *st, int col, size_t max,
     return KS_OK;
 }
 
-int ks_store_begin(struct ks_store *s, bool write)
+int ks_store_exec_cached(struct ks_store *s, enum ks_stmt id, const char *sql, const char *what)
 {
     sqlite3_stmt *st = NULL;
+    int r = ks_store_stmt(s, id, sql, &st);
+    if (r == KS_OK) {
+        r = ks_store_step_done(s, st, what);
+        sqlite3_reset(st);
+    }
+    return r;
+}
+
+int ks_store_begin(struct ks_store *s, bool write)
+{
     if (s->in_tx) {
         return ks_store_fail(s, KS_ERR_INTERNAL, "nested transaction");
     }
-    int r = write ? ks_store_stmt(s, STMT_BEGIN_WRITE, "BEGIN IMMEDIATE", &st)
-                  : ks_store_stmt(s, STMT_BEGIN_READ, "BEGIN", &st);
-    if (r < 0) {
-        return r;
-    }
-    r = ks_store_step_done(s, st, write ? "begin immediate" : "begin");
-    sqlite3_reset(st);
+    int r = write ? ks_store_exec_cached(s, STMT_BEGIN_WRITE, "BEGIN IMMEDIATE", "begin immediate")
+                  : ks_store_exec_cached(s, STMT_BEGIN_READ, "BEGIN", "begin");
     if (r == KS_OK) {
         s->in_tx = true;
     }
@@ -175,12 +180,7 @@ int ks_store_begin(struct ks_store *s, bool write)
 
 int ks_store_commit(struct ks_store *s)
 {
-    sqlite3_stmt *st = NULL;
-    int r = ks_store_stmt(s, STMT_COMMIT, "COMMIT", &st);
-    if (r == KS_OK) {
-        r = ks_store_step_done(s, st, "commit");
-        sqlite3_reset(st);
-    }
+    int r = ks_store_exec_cached(s, STMT_COMMIT, "COMMIT", "commit");
     if (r < 0) {
         ks_store_rollback(s);
         return r;

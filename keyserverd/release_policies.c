@@ -44,7 +44,8 @@ int ks_release_policies_check(const struct ks_release_policies *p,
                               struct ks_policy_input in, bool *clock_rule, char *reason,
                               size_t reason_len)
 {
-    if (!p || !snap || !refs || !clock_rule || !reason || reason_len == 0 ||
+    /* No key is not "every key passed": nothing to grant is refused too. */
+    if (!p || !snap || !refs || !clock_rule || !reason || reason_len == 0 || snap->n_keys == 0 ||
         snap->n_keys > KS_RELEASE_MAX_KEYS) {
         return KS_ERR_INVALID_ARG;
     }

@@ -40,8 +40,8 @@ KS_WUR int ks_release_policies_compile(struct ks_release_policies *p,
  * version, refuses; then the key's policy judges `in` (in->ak is set to
  * the snapshot's AK here). *clock_rule is set when some policy has a
  * tpm_clock rule. KS_OK, KS_ERR_POLICY_DENIED with the reason ("key REF:
- * ..."), KS_ERR_INTERNAL (also when a key's rules were held but no
- * compiled version is there: fail closed).
+ * ..."), KS_ERR_INVALID_ARG (also for no key at all), KS_ERR_INTERNAL (also when a key's rules were
+ * held but no compiled version is there: fail closed).
  */
 KS_WUR int ks_release_policies_check(const struct ks_release_policies *p,
                                      const struct ks_store_snapshot *snap, const char *const *refs,

@@ -181,24 +181,6 @@ REQ_PK=$(sed -n 's/^public key (X25519): //p' "$T/req.import")
 $KSCTL key create other --kind hpke --policy app --db "$T/ks.db" --master-key "$T/mk" \
     >/dev/null
 
-LOADER_PID=""
-start_loader() { # CONFIG [LOADER] -> LOADER_PID, $T/loader.log
-    rm -f "$T/loader.sock"
-    $L/ks-launch --loader "${2:-$L/ks-loader}" --config "$1" --ci-key "$T/ci.pub" \
-        --log "$T/app.log" --tcti "$KS_TCTI" >"$T/loader.out" 2>"$T/loader.log" &
-    LOADER_PID=$!
-    at_exit "kill $LOADER_PID 2>/dev/null"
-    i=0
-    while [ ! -S "$T/loader.sock" ] && [ $i -lt 300 ] && kill -0 $LOADER_PID 2>/dev/null; do
-        sleep 0.1
-        i=$((i + 1))
-    done
-    [ -S "$T/loader.sock" ]
-}
-stop_loader() {
-    kill "$LOADER_PID" 2>/dev/null
-    wait "$LOADER_PID"
-}
 
 # ---- boot 1: the good loader -----------------------------------------------------------
 check "ks-launch -> ks-loader: enrolled a fresh AK, attested, unsealed, serving" \

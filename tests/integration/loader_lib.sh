@@ -60,3 +60,29 @@ if asan_build; then
     UNLOCKED=yes
     ASAN_BUILD=yes
 fi
+
+# start_loader CONFIG [LOADER]: ks-launch measures LOADER ($L/ks-loader by
+# default) into the application PCR and starts it with CONFIG (CI key
+# $T/ci.pub, TPM $KS_TCTI); LOADER_PID is set, its stderr is $T/loader.log.
+# True once it serves on $T/loader.sock (60 s at most).
+LOADER_PID=""
+start_loader() {
+    rm -f "$T/loader.sock"
+    $L/ks-launch --loader "${2:-$L/ks-loader}" --config "$1" --ci-key "$T/ci.pub" \
+        --log "$T/app.log" --tcti "$KS_TCTI" >"$T/loader.out" 2>"$T/loader.log" &
+    LOADER_PID=$!
+    at_exit "kill $LOADER_PID 2>/dev/null"
+    i=0
+    while [ ! -S "$T/loader.sock" ] && [ $i -lt 600 ] && kill -0 $LOADER_PID 2>/dev/null; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    [ -S "$T/loader.sock" ]
+}
+
+# stop_loader: SIGTERM and wait; its log is kept in $T/all-loader.log.
+stop_loader() {
+    kill "$LOADER_PID" 2>/dev/null
+    wait "$LOADER_PID"
+    cat "$T/loader.log" >>"$T/all-loader.log"
+}

@@ -167,25 +167,6 @@ $KSCTL key import req --kind hpke --policy app --file "$T/req.sk" --db "$T/ks1/k
     --master-key "$T/ks1/mk" >/dev/null
 
 # ---- the loader ---------------------------------------------------------------
-LOADER_PID=""
-start_loader() { # CONFIG -> LOADER_PID, $T/loader.log; true when it serves
-    rm -f "$T/loader.sock"
-    $L/ks-launch --loader "$L/ks-loader" --config "$1" --ci-key "$T/ci.pub" \
-        --log "$T/app.log" --tcti "$KS_TCTI" >"$T/loader.out" 2>"$T/loader.log" &
-    LOADER_PID=$!
-    at_exit "kill $LOADER_PID 2>/dev/null"
-    i=0
-    while [ ! -S "$T/loader.sock" ] && [ $i -lt 600 ] && kill -0 $LOADER_PID 2>/dev/null; do
-        sleep 0.1
-        i=$((i + 1))
-    done
-    [ -S "$T/loader.sock" ]
-}
-stop_loader() {
-    kill "$LOADER_PID" 2>/dev/null
-    wait "$LOADER_PID"
-    cat "$T/loader.log" >>"$T/all-loader.log"
-}
 # A start that must fail: exit status 1, no socket.
 refused_start() { # CONFIG
     if start_loader "$1"; then

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
-#include "unit.h"
+#include "attest_fixture.h"
 
 #include <cbor.h>
 #include <jansson.h>
@@ -21,63 +21,6 @@
  * same evidence, long logs (multi-byte length heads), and every refusal,
  * which must be ks_attest_request_build's.
  */
-
-static void fill(uint8_t *b, size_t n, uint8_t start)
-{
-    for (size_t i = 0; i < n; i++) {
-        b[i] = (uint8_t)(start + i);
-    }
-}
-
-/* PCR i of the b-th bank of the selection holds bytes 0x10 * b + i (as in
- * test_attest_json). */
-static void put_pcrs(struct ks_pcr_set *set, const TPML_PCR_SELECTION *sel)
-{
-    ks_pcr_set_init(set);
-    for (uint32_t b = 0; b < sel->count; b++) {
-        uint16_t alg = sel->pcrSelections[b].hash;
-        for (unsigned i = 0; i < 24; i++) {
-            uint8_t v[KS_MAX_DIGEST];
-            memset(v, (int)(0x10 * b + i), sizeof(v));
-            assert_int_equal(ks_pcr_set_put(set, alg, i, v, ks_alg_digest_size(alg)), KS_OK);
-        }
-    }
-}
-
-struct req_fixture {
-    uint8_t nonce[32], pk[32], attest[7], sig[5];
-    TPML_PCR_SELECTION sel;
-    struct ks_pcr_set pcrs;
-    const char *keys[3];
-    struct ks_attest_evidence ev;
-};
-
-static void req_fixture_init(struct req_fixture *f, const char *sel)
-{
-    memset(f, 0, sizeof(*f));
-    fill(f->nonce, 32, 0);
-    fill(f->pk, 32, 32);
-    memset(f->attest, 0xa5, sizeof(f->attest));
-    memset(f->sig, 0x5a, sizeof(f->sig));
-    assert_int_equal(ks_pcr_select_parse(sel, &f->sel), KS_OK);
-    put_pcrs(&f->pcrs, &f->sel);
-    f->keys[0] = "dek";
-    f->keys[1] = "req@2";
-    f->keys[2] = "dek@3";
-    f->ev = (struct ks_attest_evidence){
-        .ak_id = "000b0102",
-        .nonce = f->nonce,
-        .hpke_pk = f->pk,
-        .keys = f->keys,
-        .n_keys = 3,
-        .attest = f->attest,
-        .attest_len = sizeof(f->attest),
-        .sig = f->sig,
-        .sig_len = sizeof(f->sig),
-        .sel = &f->sel,
-        .pcrs = &f->pcrs,
-    };
-}
 
 /* Where an item sits: anywhere, the "pcrs" map, or one bank of it. */
 enum place { PLAIN, PCRS, BANK };

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
-#include "unit.h"
+#include "attest_fixture.h"
 
 #include <jansson.h>
 
@@ -27,13 +27,6 @@
 
 static struct ks_attest_result sentinel_result;
 #define SENTINEL (&sentinel_result)
-
-static void fill(uint8_t *b, size_t n, uint8_t start)
-{
-    for (size_t i = 0; i < n; i++) {
-        b[i] = (uint8_t)(start + i);
-    }
-}
 
 /* ---- binding ---------------------------------------------------------------- */
 
@@ -192,20 +185,6 @@ static void test_pcr_select_equal(void **state)
     assert_false(ks_pcr_select_equal(&a, NULL));
 }
 
-/* PCR values v(alg, i) = byte (0x10 * bank + i) repeated. */
-static void put_pcrs(struct ks_pcr_set *set, const TPML_PCR_SELECTION *sel)
-{
-    ks_pcr_set_init(set);
-    for (uint32_t b = 0; b < sel->count; b++) {
-        uint16_t alg = sel->pcrSelections[b].hash;
-        for (unsigned i = 0; i < 24; i++) {
-            uint8_t v[KS_MAX_DIGEST];
-            memset(v, (int)(0x10 * b + i), sizeof(v));
-            assert_int_equal(ks_pcr_set_put(set, alg, i, v, ks_alg_digest_size(alg)), KS_OK);
-        }
-    }
-}
-
 static void test_pcr_select_values(void **state)
 {
     TPML_PCR_SELECTION sel;
@@ -298,41 +277,6 @@ static void test_challenge_parse_invalid(void **state)
 
 /* ---- request ----------------------------------------------------------------------- */
 
-struct req_fixture {
-    uint8_t nonce[32], pk[32], attest[7], sig[5];
-    TPML_PCR_SELECTION sel;
-    struct ks_pcr_set pcrs;
-    const char *keys[3];
-    struct ks_attest_evidence ev;
-};
-
-static void req_fixture_init(struct req_fixture *f)
-{
-    memset(f, 0, sizeof(*f));
-    fill(f->nonce, 32, 0);
-    fill(f->pk, 32, 32);
-    memset(f->attest, 0xa5, sizeof(f->attest));
-    memset(f->sig, 0x5a, sizeof(f->sig));
-    assert_int_equal(ks_pcr_select_parse("sha1:7+sha256:0,10,15", &f->sel), KS_OK);
-    put_pcrs(&f->pcrs, &f->sel);
-    f->keys[0] = "dek";
-    f->keys[1] = "req@2";
-    f->keys[2] = "dek@3";
-    f->ev = (struct ks_attest_evidence){
-        .ak_id = "000b0102",
-        .nonce = f->nonce,
-        .hpke_pk = f->pk,
-        .keys = f->keys,
-        .n_keys = 3,
-        .attest = f->attest,
-        .attest_len = sizeof(f->attest),
-        .sig = f->sig,
-        .sig_len = sizeof(f->sig),
-        .sel = &f->sel,
-        .pcrs = &f->pcrs,
-    };
-}
-
 static json_t *build(const struct ks_attest_evidence *ev)
 {
     char *s = NULL;
@@ -359,7 +303,7 @@ static const char *str_at(json_t *root, const char *path1, const char *path2)
 static void test_request_build(void **state)
 {
     struct req_fixture f;
-    req_fixture_init(&f);
+    req_fixture_init(&f, "sha1:7+sha256:0,10,15");
     json_t *root = build(&f.ev);
 
     /* Exactly the protocol's members. */
@@ -401,7 +345,7 @@ static void test_request_build_logs(void **state)
 {
     struct req_fixture f;
     static const uint8_t evlog[] = "EVLOG";
-    req_fixture_init(&f);
+    req_fixture_init(&f, "sha1:7+sha256:0,10,15");
     f.ev.event_log = evlog;
     f.ev.event_log_len = 5;
     f.ev.app_log = evlog;
@@ -427,16 +371,16 @@ static void test_request_build_invalid(void **state)
         seventeen[i] = names[i];
     }
 
-    req_fixture_init(&f);
+    req_fixture_init(&f, "sha1:7+sha256:0,10,15");
     f.keys[2] = "dek"; /* named twice */
     assert_int_equal(ks_attest_request_build(&f.ev, &s, &len), KS_ERR_INVALID_ARG);
-    req_fixture_init(&f);
+    req_fixture_init(&f, "sha1:7+sha256:0,10,15");
     f.keys[1] = "bad name";
     assert_int_equal(ks_attest_request_build(&f.ev, &s, &len), KS_ERR_INVALID_ARG);
-    req_fixture_init(&f);
+    req_fixture_init(&f, "sha1:7+sha256:0,10,15");
     f.ev.n_keys = 0;
     assert_int_equal(ks_attest_request_build(&f.ev, &s, &len), KS_ERR_INVALID_ARG);
-    req_fixture_init(&f);
+    req_fixture_init(&f, "sha1:7+sha256:0,10,15");
     f.ev.keys = seventeen;
     f.ev.n_keys = 17;
     assert_int_equal(ks_attest_request_build(&f.ev, &s, &len), KS_ERR_INVALID_ARG);
@@ -445,23 +389,23 @@ static void test_request_build_invalid(void **state)
     assert_int_equal(ks_attest_request_build(&f.ev, &ok, &len), KS_OK);
     free(ok);
     len = 99;
-    req_fixture_init(&f);
+    req_fixture_init(&f, "sha1:7+sha256:0,10,15");
     f.ev.ak_id = "000B0102"; /* the protocol's hex is lowercase */
     assert_int_equal(ks_attest_request_build(&f.ev, &s, &len), KS_ERR_INVALID_ARG);
     f.ev.ak_id = "000b010";
     assert_int_equal(ks_attest_request_build(&f.ev, &s, &len), KS_ERR_INVALID_ARG);
-    req_fixture_init(&f);
+    req_fixture_init(&f, "sha1:7+sha256:0,10,15");
     f.ev.attest_len = 0;
     assert_int_equal(ks_attest_request_build(&f.ev, &s, &len), KS_ERR_INVALID_ARG);
-    req_fixture_init(&f);
+    req_fixture_init(&f, "sha1:7+sha256:0,10,15");
     f.ev.sig = NULL;
     assert_int_equal(ks_attest_request_build(&f.ev, &s, &len), KS_ERR_INVALID_ARG);
     /* A selected PCR without a value. */
-    req_fixture_init(&f);
+    req_fixture_init(&f, "sha1:7+sha256:0,10,15");
     ks_pcr_set_init(&f.pcrs);
     assert_int_equal(ks_attest_request_build(&f.ev, &s, &len), KS_ERR_INVALID_ARG);
     /* An empty selection. */
-    req_fixture_init(&f);
+    req_fixture_init(&f, "sha1:7+sha256:0,10,15");
     f.sel.count = 0;
     assert_int_equal(ks_attest_request_build(&f.ev, &s, &len), KS_ERR_INVALID_ARG);
     assert_int_equal(ks_attest_request_build(NULL, &s, &len), KS_ERR_INVALID_ARG);

@@ -183,7 +183,12 @@ static void test_refusals(void **state)
     ks_release_policies_clear(&p);
     ks_store_snapshot_free(snap);
 
-    /* Arguments. */
+    /* Arguments; a snapshot of no key is not a grant of nothing. */
+    struct ks_store_snapshot *none = NULL;
+    assert_int_equal(ks_store_release_snapshot(f->s, AK1, NULL, 0, &none), KS_OK);
+    assert_int_equal(ks_release_policies_check(&p, none, refs, in, &clock, reason, sizeof(reason)),
+                     KS_ERR_INVALID_ARG);
+    ks_store_snapshot_free(none);
     assert_int_equal(ks_release_policies_compile(NULL, NULL), KS_ERR_INVALID_ARG);
     assert_int_equal(ks_release_policies_check(&p, NULL, refs, in, &clock, reason, sizeof(reason)),
                      KS_ERR_INVALID_ARG);
